@@ -1,0 +1,131 @@
+"""The ``authstream`` command line. ``main(argv)`` returns the exit status:
+
+0 success · 1 some input was rejected · 2 usage or configuration error · 3 a service is unreachable
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import BinaryIO
+
+from pydantic import ValidationError
+
+from consumers import __version__, amqp, elastic
+from consumers.errors import AuthstreamError, PermanentError, RetryableError
+from consumers.logs import configure_logging
+from consumers.provision import format_report, run_setup
+from consumers.publish import publish_stream
+from consumers.settings import Settings
+
+EXIT_OK, EXIT_REJECTED, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
+MAX_FAILURES_SHOWN = 50
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _err(message: str) -> None:
+    print(f"authstream: {message}", file=sys.stderr)
+
+
+def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
+    report = asyncio.run(run_setup(settings))
+    print(format_report(report, settings))
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    def report_invalid(number: int, reason: str) -> None:
+        print(f"line {number}: {reason}", file=sys.stderr)
+
+    stream: BinaryIO
+    if args.file == "-":
+        stream, total = sys.stdin.buffer, None
+    else:
+        try:
+            stream, total = open(args.file, "rb"), os.path.getsize(args.file)  # noqa: SIM115
+        except OSError as exc:
+            _err(f"cannot read {args.file}: {exc.strerror}")
+            return EXIT_CONFIG
+    with stream:
+        report = asyncio.run(
+            publish_stream(stream, settings, total_bytes=total, on_error=report_invalid)
+        )
+    not_confirmed = [(n, r) for n, r in report.failures if r.startswith("not published")]
+    for number, reason in not_confirmed[:MAX_FAILURES_SHOWN]:
+        print(f"line {number}: {reason}", file=sys.stderr)
+    if len(not_confirmed) > MAX_FAILURES_SHOWN:
+        print(f"... and {len(not_confirmed) - MAX_FAILURES_SHOWN} more", file=sys.stderr)
+    print(f"published {report.published:,} event(s); {len(report.failures):,} line(s) failed")
+    return EXIT_OK if report.ok else EXIT_REJECTED
+
+
+async def _check(settings: Settings) -> None:
+    async with amqp.connect(settings, name="authstream check"):
+        pass
+    async with elastic.connect(settings) as es:
+        with elastic.elasticsearch_errors(settings):
+            await es.cluster.health()
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(_check(settings))
+    print(f"ok: RabbitMQ {settings.amqp_url_redacted}, Elasticsearch {settings.elasticsearch_url}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="authstream",
+        description="Auth0 logins and signups → enriched, searchable user profiles. "
+        "Configured through AUTHSTREAM_* environment variables (see README).",
+    )
+    parser.add_argument("--version", action="version", version=f"authstream {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    setup = sub.add_parser("setup", help="declare the RabbitMQ topology and Elasticsearch layout")
+    setup.set_defaults(handler=cmd_setup)
+
+    publish = sub.add_parser("publish", help="publish events (JSON lines of envelopes)")
+    publish.add_argument("file", metavar="FILE", help="a file of JSON lines, or - for stdin")
+    publish.set_defaults(handler=cmd_publish)
+
+    check = sub.add_parser("check", help="health probe: can we reach RabbitMQ and Elasticsearch?")
+    check.set_defaults(handler=cmd_check)
+    return parser
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            variable = "AUTHSTREAM_" + "_".join(str(p) for p in error["loc"][:1]).upper()
+            _err(f"invalid configuration: {variable}: {error['msg']}")
+        return EXIT_CONFIG
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    handler: Command = args.handler
+    try:
+        return handler(args, settings)
+    except RetryableError as exc:
+        _err(f"error: {exc}")
+        return EXIT_UNAVAILABLE
+    except PermanentError as exc:
+        _err(f"error: {exc}")
+        return EXIT_CONFIG
+    except AuthstreamError as exc:
+        _err(f"error: {exc}")
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

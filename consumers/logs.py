@@ -1,0 +1,51 @@
+"""structlog set-up: console lines on a terminal, JSON lines otherwise, secrets masked."""
+
+import logging
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+Processor = Any  # structlog's processor protocol is too loose to type usefully
+
+
+def secret_masker(secrets: Iterable[str]) -> Processor:
+    """A processor that replaces every known secret value in string fields with ``***``."""
+    known = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def mask(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if not known:
+            return event
+        for key, value in event.items():
+            if isinstance(value, str):
+                for secret in known:
+                    if secret in value:
+                        value = value.replace(secret, "***")
+                event[key] = value
+        return event
+
+    return mask
+
+
+def configure_logging(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
+    # The AMQP clients log connection failures themselves; we translate and report those once.
+    for noisy in ("aiormq", "aio_pika"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            secret_masker(secrets),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,42 @@
+"""Every broker and index name authstream uses, derived from one optional prefix."""
+
+from dataclasses import dataclass
+
+STAGES = ("index", "enrich", "sentiment", "segments")
+
+
+def _delay_label(delay_ms: int) -> str:
+    if delay_ms % 60_000 == 0:
+        return f"{delay_ms // 60_000}m"
+    if delay_ms % 1_000 == 0:
+        return f"{delay_ms // 1_000}s"
+    return f"{delay_ms}ms"
+
+
+@dataclass(frozen=True)
+class Names:
+    prefix: str = ""
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.prefix}authstream.events"
+
+    def work_queue(self, stage: str) -> str:
+        return f"{self.prefix}authstream.{stage}"
+
+    def retry_queue(self, stage: str, delay_ms: int) -> str:
+        return f"{self.work_queue(stage)}.retry.{_delay_label(delay_ms)}"
+
+    def parking_lot(self, stage: str) -> str:
+        return f"{self.work_queue(stage)}.parked"
+
+    @property
+    def users_alias(self) -> str:
+        return f"{self.prefix}authstream-users"
+
+    def users_index(self, generation: int) -> str:
+        return f"{self.users_alias}-v{generation}"
+
+    @property
+    def events_stream(self) -> str:
+        return f"{self.prefix}authstream-events"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Local RabbitMQ from Debian's rabbitmq-server package, on 127.0.0.1:5672
+# (management UI/API on 127.0.0.1:15672). Idempotent: reuses a broker that
+# already answers, installs the package only when it is missing.
+#   rabbitmq.sh start | stop | status
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+AMQP_PORT=5672
+MGMT_PORT=15672
+MARKER="$STATE_DIR/rabbitmq.started"
+
+start() {
+  if port_open 127.0.0.1 $AMQP_PORT; then
+    log "RabbitMQ already answers on 127.0.0.1:$AMQP_PORT: reusing it"
+    return
+  fi
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  # Loopback only, and the management plugin (HTTP API used by operators and tests).
+  as_root mkdir -p /etc/rabbitmq/conf.d
+  as_root tee /etc/rabbitmq/conf.d/50-authstream.conf >/dev/null <<CONF
+listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $MGMT_PORT
+CONF
+  as_root rabbitmq-plugins enable --offline rabbitmq_management >/dev/null
+  log "starting RabbitMQ"
+  # The Debian wrapper drops to the rabbitmq user; there is no init system to ask here.
+  as_root setsid /usr/sbin/rabbitmq-server >/dev/null 2>&1 < /dev/null &
+  touch "$MARKER"
+  wait_for "RabbitMQ" 120 port_open 127.0.0.1 $AMQP_PORT
+  as_root rabbitmqctl await_startup --timeout 120 >/dev/null
+  wait_for "RabbitMQ management" 60 port_open 127.0.0.1 $MGMT_PORT
+  log "RabbitMQ is up"
+}
+
+stop() {
+  if [ ! -f "$MARKER" ]; then
+    log "RabbitMQ was not started by these scripts: leaving it alone"
+    return
+  fi
+  log "stopping RabbitMQ"
+  as_root rabbitmqctl shutdown >/dev/null 2>&1 || true
+  rm -f "$MARKER"
+}
+
+status() {
+  if port_open 127.0.0.1 $AMQP_PORT; then echo "rabbitmq: up (amqp://guest:guest@127.0.0.1:$AMQP_PORT/)"; else echo "rabbitmq: down"; fi
+}
+
+"${1:-start}"

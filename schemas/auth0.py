@@ -1,0 +1,76 @@
+"""The Auth0 user profile as Auth0 sends it: Action ``event.user``, Rule ``user``, Management API.
+
+Only ``user_id`` is required. Everything a connection adds (Facebook ``likes``, Twitter
+``screen_name``, ...) is kept as an extra field, never rejected. Identity-provider tokens are
+dropped on the way in: they are secrets and have no place in an analytics store.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.types import LooseString, OptionalInt, OptionalTimestamp
+
+IDP_SECRET_KEYS = frozenset({"access_token", "access_token_secret", "refresh_token", "id_token"})
+
+
+class Auth0Identity(BaseModel):
+    """One linked identity (``identities[]``); ``profileData`` holds a secondary account's profile."""
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+
+    provider: str | None = None
+    user_id: LooseString = None
+    connection: str | None = None
+    isSocial: bool | None = None  # noqa: N815 - Auth0's own spelling
+    profileData: dict[str, Any] | None = None  # noqa: N815
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_idp_tokens(cls, data: Any) -> Any:
+        if isinstance(data, dict) and IDP_SECRET_KEYS & data.keys():
+            return {k: v for k, v in data.items() if k not in IDP_SECRET_KEYS}
+        return data
+
+
+class Auth0User(BaseModel):
+    """The normalised Auth0 user profile (all fields optional but ``user_id``)."""
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+
+    user_id: str = Field(min_length=1, max_length=512)
+    email: str | None = None
+    email_verified: bool | None = None
+    username: str | None = None
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    nickname: str | None = None
+    picture: str | None = None
+    locale: str | None = None
+    gender: str | None = None
+    birthday: str | None = Field(
+        default=None, description="As the IdP gives it: Facebook MM/DD/YYYY (or MM/DD), or ISO."
+    )
+    dateOfBirth: str | None = None  # noqa: N815 - spelling used by the article's getAge
+    age: OptionalInt = None
+    screen_name: str | None = None
+    location: Any = None
+    identities: list[Auth0Identity] = Field(default_factory=list)
+    created_at: OptionalTimestamp = None
+    updated_at: OptionalTimestamp = None
+    last_login: OptionalTimestamp = None
+    last_ip: str | None = None
+    logins_count: OptionalInt = None
+    user_metadata: dict[str, Any] = Field(default_factory=dict)
+    app_metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_metadata_is_empty(cls, data: Any) -> Any:
+        # Rules commonly hand over user_metadata: null for users who never had any.
+        if isinstance(data, dict):
+            for key in ("user_metadata", "app_metadata", "identities"):
+                if key in data and data[key] is None:
+                    data = {**data, key: [] if key == "identities" else {}}
+        return data

@@ -1,0 +1,76 @@
+"""⚑ The event envelope, schema ``authstream.event/1``: one JSON message per event.
+
+Published to the ``authstream.events`` topic exchange with routing key ``type``. ``event_id`` is the
+idempotency key (Auth0 ``log_id`` for Log Streams, a UUID elsewhere). Unknown fields are kept.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.auth0 import Auth0User
+from schemas.types import Timestamp
+
+SCHEMA_ID = "authstream.event/1"
+
+EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
+KNOWN_SOURCES = ("auth0-action", "auth0-rule", "auth0-log-stream", "auth0-sync", "app", "authstream")
+
+
+class GeoContext(BaseModel):
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+
+    country_code: str | None = None
+    city: str | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class EventContext(BaseModel):
+    """Where the event happened: request and application details, all optional."""
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+
+    ip: str | None = None
+    user_agent: str | None = None
+    client_id: str | None = None
+    client_name: str | None = None
+    connection: str | None = None
+    connection_strategy: str | None = None
+    geo: GeoContext | None = None
+
+
+class Event(BaseModel):
+    """One thing that happened to one user."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+        serialize_by_alias=True,
+        json_schema_extra={"$id": "https://authstream.dev/schemas/authstream.event.1.json"},
+    )
+
+    schema_id: Literal["authstream.event/1"] = Field(alias="schema")
+    event_id: str = Field(min_length=1, max_length=256)
+    type: str = Field(
+        pattern=EVENT_TYPE_PATTERN,
+        max_length=128,
+        description="auth.signup, auth.login, auth.login_failed, auth.logout, user.deleted, "
+        "user.updated, behavior.<action>, profile.enriched, profile.sentiment, auth0.<code>",
+    )
+    occurred_at: Timestamp = Field(description="When it happened (RFC 3339), not when published.")
+    source: str | None = Field(default=None, description="One of: " + ", ".join(KNOWN_SOURCES))
+    tenant: str | None = None
+    user: Auth0User
+    context: EventContext = Field(default_factory=EventContext)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_schema_version(cls, data: Any) -> Any:
+        # Say plainly which contract we speak instead of pydantic's generic literal error.
+        if isinstance(data, dict) and "schema" in data and data["schema"] != SCHEMA_ID:
+            raise ValueError(
+                f"unsupported schema {data['schema']!r}: this authstream reads {SCHEMA_ID!r}"
+            )
+        return data
