@@ -1,6 +1,5 @@
 """RabbitMQ connections, with aio-pika's and aiormq's exceptions translated once, here."""
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -47,12 +46,16 @@ def broker_errors(settings: Settings) -> Iterator[None]:
         raise ConfigurationError(
             f"RabbitMQ at {where} rejected the credentials (check AUTHSTREAM_AMQP_URL)"
         ) from None
-    except (aiormq.exceptions.AMQPConnectionError, ConnectionError, OSError, asyncio.TimeoutError) as exc:
-        raise BrokerUnavailable(f"RabbitMQ at {where} is unreachable: {type(exc).__name__}") from None
+    except (TimeoutError, aiormq.exceptions.AMQPConnectionError, ConnectionError, OSError) as exc:
+        raise BrokerUnavailable(
+            f"RabbitMQ at {where} is unreachable: {type(exc).__name__}"
+        ) from None
 
 
 @asynccontextmanager
-async def connect(settings: Settings, *, name: str = "authstream") -> AsyncIterator[AbstractConnection]:
+async def connect(
+    settings: Settings, *, name: str = "authstream"
+) -> AsyncIterator[AbstractConnection]:
     """An open connection for the duration of the block."""
     with broker_errors(settings):
         connection = await aio_pika.connect(

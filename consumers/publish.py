@@ -97,7 +97,9 @@ class Publisher:
 
     async def _publish_one(self, number: int, event: Event, body: bytes) -> None:
         try:
-            await self.exchange.publish(message_for(event, body), routing_key=event.type, mandatory=True)
+            await self.exchange.publish(
+                message_for(event, body), routing_key=event.type, mandatory=True
+            )
             self.report.published += 1
         except aio_pika.exceptions.DeliveryError as exc:
             if isinstance(exc.frame, Basic.Return):
@@ -150,10 +152,13 @@ async def publish_stream(
                         on_error(line.number, exc.reason)
                     continue
                 await publisher.publish(line.number, event, line.body)
-                progress.update(done_bytes, publisher.report.published, len(publisher.report.failures))
+                progress.update(
+                    done_bytes, publisher.report.published, len(publisher.report.failures)
+                )
             await publisher.drain()
-            progress.update(done_bytes, publisher.report.published, len(publisher.report.failures), force=True)
+            progress.update(
+                done_bytes, publisher.report.published, len(publisher.report.failures), force=True
+            )
             progress.close()
     publisher.report.failures.sort()
     return publisher.report
-

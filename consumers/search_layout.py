@@ -169,7 +169,10 @@ def events_template(settings: Settings) -> dict[str, Any]:
 def templates(settings: Settings) -> dict[str, dict[str, Any]]:
     """Template name → body."""
     names = Names(settings.name_prefix)
-    return {names.users_alias: users_template(settings), names.events_stream: events_template(settings)}
+    return {
+        names.users_alias: users_template(settings),
+        names.events_stream: events_template(settings),
+    }
 
 
 def tombstone_filter() -> dict[str, Any]:

@@ -27,7 +27,7 @@ def redact_url(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    """Every knob authstream has. Environment variable = ``AUTHSTREAM_`` + field name, upper case."""
+    """Every knob authstream has. Environment variable: ``AUTHSTREAM_`` + field name in capitals."""
 
     model_config = SettingsConfigDict(env_prefix="AUTHSTREAM_", extra="ignore")
 
@@ -43,7 +43,9 @@ class Settings(BaseSettings):
         default=None, description="Elasticsearch API key (the base64 'id:key' form)."
     )
     elasticsearch_username: str | None = Field(default=None, description="Basic-auth user.")
-    elasticsearch_password: SecretStr | None = Field(default=None, description="Basic-auth password.")
+    elasticsearch_password: SecretStr | None = Field(
+        default=None, description="Basic-auth password."
+    )
     elasticsearch_ca_certs: Path | None = Field(
         default=None, description="CA certificate file for a TLS cluster with a private CA."
     )
@@ -96,7 +98,9 @@ class Settings(BaseSettings):
     def _valid_prefix(cls, value: str) -> str:
         # Elasticsearch index names must be lower case; keep queue names in step with them.
         if value and not NAME_PREFIX_PATTERN.match(value):
-            raise ValueError("use lower-case letters, digits, '-', '_' or '.', starting alphanumeric")
+            raise ValueError(
+                "use lower-case letters, digits, '-', '_' or '.', starting alphanumeric"
+            )
         return value
 
     @property

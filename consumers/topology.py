@@ -66,7 +66,9 @@ def build_topology(settings: Settings) -> Topology:
             work_args["x-delivery-limit"] = settings.delivery_limit
         queues.append(QueueSpec(work, work_args, STAGE_ROUTES[stage]))
         for delay_ms in dict.fromkeys(settings.retry_delays_ms):
-            retry_args = kind | {"x-message-ttl": delay_ms} | _dead_letter_to(work, settings.queue_type)
+            retry_args = (
+                kind | {"x-message-ttl": delay_ms} | _dead_letter_to(work, settings.queue_type)
+            )
             queues.append(QueueSpec(names.retry_queue(stage, delay_ms), retry_args))
         queues.append(QueueSpec(names.parking_lot(stage), dict(kind)))
     return Topology(exchange=names.exchange, queues=tuple(queues))

@@ -15,15 +15,15 @@ IDP_SECRET_KEYS = frozenset({"access_token", "access_token_secret", "refresh_tok
 
 
 class Auth0Identity(BaseModel):
-    """One linked identity (``identities[]``); ``profileData`` holds a secondary account's profile."""
+    """A linked identity (``identities[]``); ``profileData`` is a secondary account's profile."""
 
     model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
 
     provider: str | None = None
     user_id: LooseString = None
     connection: str | None = None
-    isSocial: bool | None = None  # noqa: N815 - Auth0's own spelling
-    profileData: dict[str, Any] | None = None  # noqa: N815
+    isSocial: bool | None = None
+    profileData: dict[str, Any] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -52,7 +52,7 @@ class Auth0User(BaseModel):
     birthday: str | None = Field(
         default=None, description="As the IdP gives it: Facebook MM/DD/YYYY (or MM/DD), or ISO."
     )
-    dateOfBirth: str | None = None  # noqa: N815 - spelling used by the article's getAge
+    dateOfBirth: str | None = None
     age: OptionalInt = None
     screen_name: str | None = None
     location: Any = None

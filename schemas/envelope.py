@@ -14,7 +14,14 @@ from schemas.types import Timestamp
 SCHEMA_ID = "authstream.event/1"
 
 EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
-KNOWN_SOURCES = ("auth0-action", "auth0-rule", "auth0-log-stream", "auth0-sync", "app", "authstream")
+KNOWN_SOURCES = (
+    "auth0-action",
+    "auth0-rule",
+    "auth0-log-stream",
+    "auth0-sync",
+    "app",
+    "authstream",
+)
 
 
 class GeoContext(BaseModel):

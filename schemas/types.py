@@ -28,12 +28,19 @@ OptionalInt = Annotated[
     int | None,
     BeforeValidator(_blank_to_none),
     WithJsonSchema(
-        {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\s*-?\d*\s*$"}, {"type": "null"}]}
+        {
+            "anyOf": [
+                {"type": "integer"},
+                {"type": "string", "pattern": r"^\s*-?\d*\s*$"},
+                {"type": "null"},
+            ]
+        }
     ),
 ]
 """Also accepts numbers sent as strings ("33"), as FullContact v2 and some rules do."""
 
 LooseString = Annotated[
-    str | None, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]})
+    str | None,
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}),
 ]
 """A string that some IdPs send as a number (e.g. numeric identity ids); stored as a string."""

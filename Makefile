@@ -1,0 +1,41 @@
+# authstream — the two commands in the README are `make demo` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: install services services-stop services-status test test-python test-js lint schemas clean
+
+install: $(BIN)/authstream
+
+$(BIN)/authstream: pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { bash -c 'source deploy/local/common.sh; apt_install python3-venv'; $(PYTHON) -m venv $(VENV); }
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+services:
+	bash deploy/local/services.sh start
+
+services-stop:
+	bash deploy/local/services.sh stop
+
+services-status:
+	@bash deploy/local/services.sh status
+
+test: install services test-python test-js
+
+test-python:
+	$(BIN)/pytest
+
+test-js:
+	@if [ -f publisher_rule/package.json ]; then cd publisher_rule && npm ci --no-audit --no-fund && npm test; fi
+
+lint: install
+	$(BIN)/ruff check consumers schemas tests
+	$(BIN)/mypy
+
+schemas: install
+	$(BIN)/python -m schemas.export
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,132 @@
+"""Fixtures for tests that need the real RabbitMQ and Elasticsearch.
+
+They connect to AUTHSTREAM_AMQP_URL / AUTHSTREAM_ELASTICSEARCH_URL (default: the local services
+that `make services` starts). When nothing answers there and a Docker engine is available, they
+start containers with testcontainers; otherwise the tests fail with a message saying to run
+`make services`. Each test gets its own name prefix, so tests never see each other's data.
+"""
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+
+from consumers import amqp, elastic
+from consumers.names import Names
+from consumers.settings import Settings
+from consumers.topology import build_topology, delete_topology
+
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_ES_URL = "http://127.0.0.1:9200"
+
+
+@dataclass(frozen=True)
+class ServiceUrls:
+    amqp_url: str
+    elasticsearch_url: str
+
+
+def _answers(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 2
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def _docker_available() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False
+
+
+def _start_containers() -> tuple[ServiceUrls, list[object]]:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+    from testcontainers.rabbitmq import RabbitMqContainer
+
+    rabbit = RabbitMqContainer("rabbitmq:3.13.7-management").start()
+    es = (
+        DockerContainer("docker.elastic.co/elasticsearch/elasticsearch:8.19.4")
+        .with_env("discovery.type", "single-node")
+        .with_env("xpack.security.enabled", "false")
+        .with_env("ES_JAVA_OPTS", "-Xms512m -Xmx512m")
+        .with_exposed_ports(9200)
+        .start()
+    )
+    wait_for_logs(es, "started", timeout=180)
+    params = rabbit.get_connection_params()
+    urls = ServiceUrls(
+        amqp_url=f"amqp://guest:guest@{params.host}:{params.port}/",
+        elasticsearch_url=f"http://{es.get_container_host_ip()}:{es.get_exposed_port(9200)}",
+    )
+    return urls, [rabbit, es]
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[ServiceUrls]:
+    urls = ServiceUrls(
+        os.environ.get("AUTHSTREAM_AMQP_URL", DEFAULT_AMQP_URL),
+        os.environ.get("AUTHSTREAM_ELASTICSEARCH_URL", DEFAULT_ES_URL),
+    )
+    if _answers(urls.amqp_url, 5672) and _answers(urls.elasticsearch_url, 9200):
+        yield urls
+        return
+    if _docker_available():
+        urls, containers = _start_containers()
+        yield urls
+        for container in containers:
+            container.stop()  # type: ignore[attr-defined]
+        return
+    pytest.fail(
+        f"RabbitMQ ({urls.amqp_url}) or Elasticsearch ({urls.elasticsearch_url}) does not answer "
+        "and no Docker engine is available: run `make services` first.",
+        pytrace=False,
+    )
+
+
+async def _teardown(settings: Settings) -> None:
+    async with amqp.connect(settings) as connection:
+        await delete_topology(connection, build_topology(settings))
+    names = Names(settings.name_prefix)
+    async with elastic.connect(settings) as es:
+        # Minimal nodes have no data stream API; their throwaway data dir is wiped on restart.
+        with contextlib.suppress(Exception):
+            await es.indices.delete_data_stream(name=names.events_stream)
+        await es.options(ignore_status=404).indices.delete(
+            index=f"{settings.name_prefix}*", expand_wildcards="all"
+        )
+        await es.options(ignore_status=(400, 404)).indices.delete_index_template(
+            name=f"{settings.name_prefix}*"
+        )
+
+
+@pytest.fixture
+def settings(services: ServiceUrls, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings with a unique name prefix; the same values are in the environment for the CLI."""
+    prefix = f"t{uuid.uuid4().hex[:10]}-"
+    env = {
+        "AUTHSTREAM_AMQP_URL": services.amqp_url,
+        "AUTHSTREAM_ELASTICSEARCH_URL": services.elasticsearch_url,
+        "AUTHSTREAM_NAME_PREFIX": prefix,
+        "AUTHSTREAM_RETRY_DELAYS_MS": "[200, 1000]",
+        "AUTHSTREAM_LOG_FORMAT": "json",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    yield settings
+    asyncio.run(_teardown(settings))

@@ -1,0 +1,66 @@
+"""Small helpers shared by the tests: polling with a deadline, sample events."""
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import orjson
+
+T = TypeVar("T")
+
+
+def eventually(
+    check: Callable[[], T | None],
+    *,
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    message: str = "condition",
+) -> T:
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} not reached within {timeout}s (last: {result!r})")
+        time.sleep(interval)
+
+
+def envelope(**overrides: Any) -> dict[str, Any]:
+    """A valid authstream.event/1 login for a database user; override any top-level field."""
+    user = {
+        "user_id": "auth0|569d401336afe17803eba2ba",
+        "email": "johndoe@gmail.com",
+        "email_verified": False,
+        "name": "johndoe@gmail.com",
+        "nickname": "johndoe",
+        "identities": [
+            {
+                "user_id": "569d401336afe17803eba2ba",
+                "provider": "auth0",
+                "connection": "Username-Password-Authentication",
+                "isSocial": False,
+            }
+        ],
+        "created_at": "2016-01-18T19:42:11.846Z",
+        "last_login": "2016-01-18T19:42:13.322Z",
+        "logins_count": 1,
+    }
+    event: dict[str, Any] = {
+        "schema": "authstream.event/1",
+        "event_id": str(uuid.uuid4()),
+        "type": "auth.login",
+        "occurred_at": "2016-01-18T19:42:13.322Z",
+        "source": "auth0-action",
+        "tenant": "innovashoes",
+        "user": user,
+        "context": {"ip": "174.66.196.104", "connection": "Username-Password-Authentication"},
+    }
+    event.update(overrides)
+    return event
+
+
+def dumps(event: dict[str, Any]) -> bytes:
+    return orjson.dumps(event)
