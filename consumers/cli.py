@@ -17,6 +17,7 @@ from consumers.errors import AuthstreamError, PermanentError, RetryableError
 from consumers.logs import configure_logging
 from consumers.provision import format_report, run_setup
 from consumers.publish import publish_stream
+from consumers.run import STAGE_FACTORIES, run_stages
 from consumers.settings import Settings
 
 EXIT_OK, EXIT_REJECTED, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
@@ -69,6 +70,12 @@ async def _check(settings: Settings) -> None:
             await es.cluster.health()
 
 
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    stages = list(STAGE_FACTORIES) if args.stage == "all" else [args.stage]
+    asyncio.run(run_stages(settings, stages))
+    return EXIT_OK
+
+
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(_check(settings))
     print(f"ok: RabbitMQ {settings.amqp_url_redacted}, Elasticsearch {settings.elasticsearch_url}")
@@ -90,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     publish = sub.add_parser("publish", help="publish events (JSON lines of envelopes)")
     publish.add_argument("file", metavar="FILE", help="a file of JSON lines, or - for stdin")
     publish.set_defaults(handler=cmd_publish)
+
+    run = sub.add_parser("run", help="consume and process events until SIGTERM/SIGINT")
+    run.add_argument(
+        "--stage",
+        choices=[*STAGE_FACTORIES, "all"],
+        default="all",
+        help="which stage to run (default: all stages this version has)",
+    )
+    run.set_defaults(handler=cmd_run)
 
     check = sub.add_parser("check", help="health probe: can we reach RabbitMQ and Elasticsearch?")
     check.set_defaults(handler=cmd_check)

@@ -70,9 +70,9 @@ USERS_MAPPING: dict[str, Any] = {
                 "mentions": {"type": "integer"},
             }
         },
-        "user_metadata": _UNINDEXED,
-        "app_metadata": _UNINDEXED,
-        "identities": _UNINDEXED,
+        "auth0": _UNINDEXED,
+        "last_geo": _UNINDEXED,
+        "behavior_interests": _UNINDEXED,
         "applied_events": {"type": "keyword", "index": False, "doc_values": False},
     },
     # Behaviour counters (counters.behavior.<action>) are numbers whatever their name.

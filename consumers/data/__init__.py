@@ -1,0 +1,1 @@
+"""Data files marketers may edit: the interest taxonomy."""

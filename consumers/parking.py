@@ -1,0 +1,90 @@
+"""How a message is sent to a delayed retry queue or to the parking lot, and read back.
+
+The original body and headers are kept; authstream adds its own ``x-authstream-*`` headers: the
+attempts so far, the last error, the stage, the original routing key and when it failed.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pamqp.commands import Basic
+
+ATTEMPTS = "x-authstream-attempts"
+ERROR = "x-authstream-error"
+STAGE = "x-authstream-stage"
+ROUTING_KEY = "x-authstream-routing-key"
+FAILED_AT = "x-authstream-failed-at"
+MAX_REASON_CHARS = 2_000
+
+
+def attempts_of(properties: Basic.Properties) -> int:
+    value = (properties.headers or {}).get(ATTEMPTS, 0)
+    return value if isinstance(value, int) else 0
+
+
+def original_routing_key(properties: Basic.Properties, delivered_with: str) -> str:
+    value = (properties.headers or {}).get(ROUTING_KEY)
+    return value if isinstance(value, str) else delivered_with
+
+
+def with_failure(
+    properties: Basic.Properties, *, stage: str, reason: str, attempts: int, routing_key: str
+) -> Basic.Properties:
+    """A copy of the properties carrying the failure, ready to republish."""
+    headers: dict[str, Any] = {
+        k: v
+        for k, v in (properties.headers or {}).items()
+        if k
+        not in (
+            "x-death",
+            "x-delivery-count",
+            "x-first-death-exchange",
+            "x-first-death-queue",
+            "x-first-death-reason",
+        )
+    }
+    headers |= {
+        ATTEMPTS: attempts,
+        ERROR: reason[:MAX_REASON_CHARS],
+        STAGE: stage,
+        ROUTING_KEY: routing_key,
+        FAILED_AT: datetime.now(UTC).isoformat(),
+    }
+    return Basic.Properties(
+        content_type=properties.content_type,
+        content_encoding=properties.content_encoding,
+        headers=headers,
+        delivery_mode=2,
+        message_id=properties.message_id,
+        timestamp=properties.timestamp,
+        message_type=properties.message_type,
+    )
+
+
+@dataclass(frozen=True)
+class ParkedInfo:
+    reason: str
+    attempts: int
+    routing_key: str
+    failed_at: str
+
+
+def parked_info(properties: Basic.Properties, delivered_with: str) -> ParkedInfo:
+    """Why a parked message is there; messages the broker parked (delivery limit) have x-death."""
+    headers = properties.headers or {}
+    reason = headers.get(ERROR)
+    if not isinstance(reason, str):
+        deaths = headers.get("x-death") or []
+        first = deaths[0] if isinstance(deaths, list) and deaths else {}
+        reason = (
+            f"dead-lettered by the broker ({first.get('reason', 'unknown')})"
+            if first
+            else "unknown"
+        )
+    return ParkedInfo(
+        reason=reason,
+        attempts=attempts_of(properties) or int(headers.get("x-delivery-count", 0) or 0),
+        routing_key=original_routing_key(properties, delivered_with),
+        failed_at=str(headers.get(FAILED_AT, "")),
+    )

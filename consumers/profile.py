@@ -1,0 +1,218 @@
+"""The user profile document and the fold that merges events into it (pure, order-tolerant).
+
+Merge rules (design.md): first_seen/signed_up_at are minima, last_login/last_seen maxima;
+logins_count is the maximum Auth0 reported; identity fields are last-writer-wins by occurred_at;
+enrichment blocks are replaced as a whole when newer; interests are a union remembering sources.
+Our own counters count each event once: a profile remembers the ids of the last events it folded
+(``applied_events``), and it is written with optimistic concurrency, so the counters and that memory
+change atomically — a redelivered event is recognised even if the process died after writing.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from consumers.facts import Taxonomy, facts_from
+from consumers.facts.interests import add_interests
+from schemas import Event
+
+APPLIED_EVENTS_KEPT = 128
+PROFILE_EVENT_TYPES = frozenset({"auth.signup", "auth.login", "user.updated"})
+
+
+def event_fingerprint(event_id: str) -> str:
+    """Short, fixed-size stand-in for an event id in ``applied_events``."""
+    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
+
+
+class Block(BaseModel):
+    """An enrichment result, replaced as a whole when a newer one arrives."""
+
+    model_config = ConfigDict(extra="allow")
+    status: str = "ok"
+    updated_at: datetime
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    user_id: str
+    tenant: str | None = None
+    email: str | None = None
+    email_verified: bool | None = None
+    name: str | None = None
+    nickname: str | None = None
+    picture: str | None = None
+    connection: str | None = None
+    connections: list[str] = Field(default_factory=list)
+    providers: list[str] = Field(default_factory=list)
+    gender: str | None = None
+    birth_date: date | None = None
+    birth_date_precision: str | None = None
+    interests: list[str] = Field(default_factory=list)
+    interest_sources: dict[str, list[str]] = Field(default_factory=dict)
+    twitter_handle: str | None = None
+    location: dict[str, Any] | None = None
+    marketing_consent: str = "unknown"
+    first_seen: datetime | None = None
+    signed_up_at: datetime | None = None
+    last_login: datetime | None = None
+    last_seen: datetime | None = None
+    last_failed_login: datetime | None = None
+    logins_count: int | None = None
+    returned: bool = False
+    counters: dict[str, int] = Field(default_factory=dict)
+    identity_updated_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
+    fullcontact: Block | None = None
+    sentiment: Block | None = None
+    auth0: dict[str, Any] = Field(default_factory=dict)
+    last_geo: dict[str, Any] | None = None
+    behavior_interests: dict[str, list[str]] = Field(default_factory=dict)
+    applied_events: list[str] = Field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def _min(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _count(profile: Profile, key: str) -> None:
+    profile.counters[key] = profile.counters.get(key, 0) + 1
+
+
+def _apply_identity(profile: Profile, event: Event) -> None:
+    """Last writer wins (by occurred_at) for everything Auth0 says about who the user is."""
+    if profile.identity_updated_at and event.occurred_at < profile.identity_updated_at:
+        return
+    user = event.user
+    profile.identity_updated_at = event.occurred_at
+    profile.tenant = event.tenant or profile.tenant
+    profile.email = user.email.strip().lower() if user.email else None
+    profile.email_verified = user.email_verified
+    profile.name, profile.nickname, profile.picture = user.name, user.nickname, user.picture
+    profile.connection = event.context.connection or profile.connection
+    profile.providers = sorted({i.provider for i in user.identities if i.provider})
+    profile.auth0 = user.model_dump(mode="json", exclude_none=True)
+    if event.context.geo is not None:
+        profile.last_geo = event.context.geo.model_dump(mode="json", exclude_none=True)
+
+
+def _apply_block(current: Block | None, event: Event) -> Block:
+    incoming = Block.model_validate({"status": "ok", **event.data, "updated_at": event.occurred_at})
+    return incoming if current is None or incoming.updated_at >= current.updated_at else current
+
+
+def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
+    at, kind, user = event.occurred_at, event.type, event.user
+    profile.first_seen = _min(profile.first_seen, at)
+    profile.last_seen = _max(profile.last_seen, at)
+    profile.signed_up_at = _min(profile.signed_up_at, user.created_at)
+    if user.logins_count is not None:
+        profile.logins_count = max(profile.logins_count or 0, user.logins_count)
+    profile.last_login = _max(profile.last_login, user.last_login)
+    if event.context.connection and event.context.connection not in profile.connections:
+        profile.connections = sorted({*profile.connections, event.context.connection})
+    if kind in PROFILE_EVENT_TYPES:
+        _apply_identity(profile, event)
+    if kind == "auth.signup":
+        profile.signed_up_at = _min(profile.signed_up_at, at)
+        _count(profile, "signups")
+    elif kind == "auth.login":
+        profile.last_login = _max(profile.last_login, at)
+        _count(profile, "logins")
+    elif kind == "auth.login_failed":
+        profile.last_failed_login = _max(profile.last_failed_login, at)
+        _count(profile, "failed_logins")
+    elif kind == "auth.logout":
+        _count(profile, "logouts")
+    elif kind.startswith("behavior."):
+        _count(profile, kind.replace(".", "_"))
+        found: dict[str, set[str]] = {}
+        texts = [str(event.data[k]) for k in ("category", "product_category") if event.data.get(k)]
+        add_interests(found, texts, "behavior", taxonomy)
+        for interest in found:
+            profile.behavior_interests.setdefault(interest, ["behavior"])
+    elif kind == "profile.enriched" and event.data.get("provider", "fullcontact") == "fullcontact":
+        profile.fullcontact = _apply_block(profile.fullcontact, event)
+    elif kind == "profile.sentiment":
+        profile.sentiment = _apply_block(profile.sentiment, event)
+
+
+def _derive_facts(profile: Profile, taxonomy: Taxonomy) -> None:
+    """Recompute every derived fact from the stored state, so folding order never matters."""
+    enrichment = profile.fullcontact.model_dump(mode="json") if profile.fullcontact else None
+    facts = facts_from(profile.auth0, enrichment, profile.last_geo, taxonomy)
+    profile.gender = facts.gender
+    profile.birth_date = facts.birth.value if facts.birth else None
+    profile.birth_date_precision = facts.birth.precision if facts.birth else None
+    profile.twitter_handle = facts.twitter_handle
+    profile.marketing_consent = facts.marketing_consent
+    if facts.location:
+        point = (
+            {"lat": facts.location.lat, "lon": facts.location.lon}
+            if facts.location.lat is not None and facts.location.lon is not None
+            else None
+        )
+        profile.location = {
+            k: v
+            for k, v in {
+                "country_code": facts.location.country_code,
+                "city": facts.location.city,
+                "region": facts.location.region,
+                "point": point,
+            }.items()
+            if v is not None
+        }
+    sources: dict[str, set[str]] = {k: set(v) for k, v in profile.behavior_interests.items()}
+    for interest, found_in in facts.interests.items():
+        sources.setdefault(interest, set()).update(found_in)
+    profile.interest_sources = {k: sorted(v) for k, v in sorted(sources.items())}
+    profile.interests = sorted(sources)
+    registered = profile.signed_up_at
+    profile.returned = bool(
+        registered and profile.last_login and profile.last_login.date() > registered.date()
+    )
+
+
+def fold(
+    current: Profile | None, events: Iterable[Event], taxonomy: Taxonomy, now: datetime
+) -> tuple[Profile, list[Event]]:
+    """Merge events into a profile. Returns the new profile and the events that were new to it."""
+    events = sorted(events, key=lambda e: e.occurred_at)
+    profile = current.model_copy(deep=True) if current else Profile(user_id=events[0].user.user_id)
+    seen = set(profile.applied_events)
+    applied: list[Event] = []
+    for event in events:
+        fingerprint = event_fingerprint(event.event_id)
+        if fingerprint in seen:
+            continue
+        seen.add(fingerprint)
+        _apply_event(profile, event, taxonomy)
+        profile.applied_events.append(fingerprint)
+        applied.append(event)
+    profile.applied_events = profile.applied_events[-APPLIED_EVENTS_KEPT:]
+    if applied:
+        _derive_facts(profile, taxonomy)
+        profile.updated_at = now
+    return profile, applied
+
+
+def tombstone(user_id: str, deleted_at: datetime, applied: list[str]) -> Profile:
+    """What stays of an erased user: enough to refuse late events, nothing personal."""
+    return Profile(
+        user_id=user_id,
+        deleted_at=deleted_at,
+        updated_at=deleted_at,
+        applied_events=applied[-APPLIED_EVENTS_KEPT:],
+    )

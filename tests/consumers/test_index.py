@@ -1,0 +1,71 @@
+"""The indexer against the real RabbitMQ and Elasticsearch."""
+
+import random
+
+import pytest
+
+from consumers.cli import main
+from consumers.names import Names
+from consumers.settings import Settings
+from tests import broker, search
+from tests.helpers import dumps, envelope, eventually
+from tests.workers import running
+
+pytestmark = pytest.mark.integration
+
+
+def user(n: int, **extra: object) -> dict[str, object]:
+    return {"user_id": f"auth0|user{n}", "email": f"User{n}@Example.com", "name": f"User {n}",
+            "created_at": "2026-01-01T09:00:00Z", **extra}
+
+
+def publish(settings: Settings, events: list[dict[str, object]], tmp_path) -> None:
+    path = tmp_path / f"batch{random.randrange(10**9)}.jsonl"
+    path.write_bytes(b"\n".join(dumps(e) for e in events))
+    assert main(["publish", str(path)]) == 0
+
+
+def test_events_are_indexed_once_and_duplicates_are_not_counted(settings: Settings, tmp_path) -> None:
+    assert main(["setup"]) == 0
+    signup = envelope(type="auth.signup", occurred_at="2026-01-01T09:00:00Z", user=user(1))
+    logins = [envelope(type="auth.login", occurred_at=f"2026-01-0{d}T10:00:00Z",
+                       user=user(1, logins_count=d)) for d in range(2, 6)]
+    publish(settings, [signup, *logins], tmp_path)
+    publish(settings, [logins[0], logins[2], signup], tmp_path)  # redelivered duplicates
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == 5, message="5 event documents")
+        names = Names(settings.name_prefix)
+        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+        profile = eventually(lambda: search.profile(settings, "auth0|user1"))
+        eventually(lambda: (search.profile(settings, "auth0|user1") or {}).get("counters")
+                   == {"signups": 1, "logins": 4}, message="exact counters")
+    profile = search.profile(settings, "auth0|user1")
+    assert profile is not None
+    assert profile["email"] == "user1@example.com"
+    assert profile["logins_count"] == 5
+    assert profile["first_seen"] == "2026-01-01T09:00:00Z"
+    assert profile["last_login"] == "2026-01-05T10:00:00Z"
+    assert profile["returned"] is True
+    assert search.count_events(settings, **{"user.id": "auth0|user1"}) == 5
+
+
+def test_poison_messages_are_parked_with_reasons_and_the_stream_continues(
+    settings: Settings, tmp_path
+) -> None:
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    good = [envelope(user=user(n)) for n in range(3)]
+    with broker.channel(settings) as ch:
+        ch.confirm_delivery()
+        for body in (b"not json", dumps(envelope(schema="authstream.event/7")), dumps(good[0]),
+                     dumps(envelope(user={"name": "no id"})), dumps(good[1]), dumps(good[2])):
+            ch.basic_publish(names.exchange, "auth.login", body)
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == 3, message="the good events indexed")
+        eventually(lambda: broker.message_count(settings, names.parking_lot("index")) == 3)
+    parked = broker.drain(settings, names.parking_lot("index"))
+    reasons = sorted(p.headers["x-authstream-error"] for _, p, _ in parked)
+    assert reasons[0].startswith("invalid event: Invalid JSON")
+    assert "unsupported schema 'authstream.event/7'" in reasons[1]
+    assert "user.user_id: Field required" in reasons[2]
+    assert sorted(body for _, _, body in parked)[0] == b"not json"  # original body kept

@@ -1,0 +1,36 @@
+"""Run stage workers in a background thread for a test, and stop them cleanly."""
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from consumers.run import run_stages
+from consumers.settings import Settings
+
+
+@contextmanager
+def running(settings: Settings, stages: tuple[str, ...] = ("index",)) -> Iterator[None]:
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(run_stages(settings, list(stages), stop))
+        except BaseException as exc:  # surfaced in the test thread below
+            failure.append(exc)
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "worker did not stop within 30 s"
+        if failure:
+            raise failure[0]
