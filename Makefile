@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install services services-stop services-status test test-python test-js lint schemas clean
+.PHONY: demo install services services-stop services-status test test-python test-js lint schemas clean
 
 install: $(BIN)/authstream
 
@@ -39,3 +39,6 @@ schemas: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+demo: install services
+	$(BIN)/authstream demo

@@ -12,7 +12,8 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from consumers import __version__, amqp, elastic
+from consumers import __version__, amqp, elastic, segments_cli
+from consumers.demo import run_demo
 from consumers.errors import AuthstreamError, PermanentError, RetryableError
 from consumers.logs import configure_logging
 from consumers.provision import format_report, run_setup
@@ -76,6 +77,33 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_segments(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "list":
+        print(asyncio.run(segments_cli.segments_list(settings)))
+        return EXIT_OK
+    params = segments_cli.parse_params(args.param)
+    if args.action == "show":
+        print(asyncio.run(segments_cli.segment_report(settings, args.name, params)))
+        return EXIT_OK
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            exported, withheld = asyncio.run(
+                segments_cli.segment_export(settings, args.name, params, args.format, out)
+            )
+    else:
+        exported, withheld = asyncio.run(
+            segments_cli.segment_export(settings, args.name, params, args.format, sys.stdout)
+        )
+    note = f"; {withheld:,} left out (refused marketing)" if withheld else ""
+    _err(f"exported {exported:,} member(s) of {args.name}{note}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(run_demo(settings, args.users))
+    return EXIT_OK
+
+
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(_check(settings))
     print(f"ok: RabbitMQ {settings.amqp_url_redacted}, Elasticsearch {settings.elasticsearch_url}")
@@ -106,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="which stage to run (default: all stages this version has)",
     )
     run.set_defaults(handler=cmd_run)
+
+    segments_cli.add_parser(sub).set_defaults(handler=cmd_segments)
+
+    demo = sub.add_parser("demo", help="index a synthetic InnovaShoes tenant, print the segments")
+    demo.add_argument("--users", type=int, default=500, help="customers to simulate (500)")
+    demo.set_defaults(handler=cmd_demo)
 
     check = sub.add_parser("check", help="health probe: can we reach RabbitMQ and Elasticsearch?")
     check.set_defaults(handler=cmd_check)

@@ -70,21 +70,22 @@ class ParkedInfo:
     failed_at: str
 
 
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
 def parked_info(properties: Basic.Properties, delivered_with: str) -> ParkedInfo:
     """Why a parked message is there; messages the broker parked (delivery limit) have x-death."""
     headers = properties.headers or {}
     reason = headers.get(ERROR)
     if not isinstance(reason, str):
-        deaths = headers.get("x-death") or []
-        first = deaths[0] if isinstance(deaths, list) and deaths else {}
-        reason = (
-            f"dead-lettered by the broker ({first.get('reason', 'unknown')})"
-            if first
-            else "unknown"
-        )
+        deaths = headers.get("x-death")
+        first = deaths[0] if isinstance(deaths, list) and deaths else None
+        why = first.get("reason") if isinstance(first, dict) else None
+        reason = f"dead-lettered by the broker ({why!s})" if why else "unknown"
     return ParkedInfo(
         reason=reason,
-        attempts=attempts_of(properties) or int(headers.get("x-delivery-count", 0) or 0),
+        attempts=attempts_of(properties) or _int(headers.get("x-delivery-count")),
         routing_key=original_routing_key(properties, delivered_with),
         failed_at=str(headers.get(FAILED_AT, "")),
     )

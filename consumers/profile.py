@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from consumers.facts import Taxonomy, facts_from
-from consumers.facts.interests import add_interests
+from consumers.facts.interests import add_interests, interests_from
+from consumers.facts.sources import fullcontact_blobs
 from schemas import Event
 
 APPLIED_EVENTS_KEPT = 128
@@ -72,7 +73,7 @@ class Profile(BaseModel):
     sentiment: Block | None = None
     auth0: dict[str, Any] = Field(default_factory=dict)
     last_geo: dict[str, Any] | None = None
-    behavior_interests: dict[str, list[str]] = Field(default_factory=dict)
+    seen_interests: dict[str, list[str]] = Field(default_factory=dict)
     applied_events: list[str] = Field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
@@ -113,6 +114,12 @@ def _apply_block(current: Block | None, event: Event) -> Block:
     return incoming if current is None or incoming.updated_at >= current.updated_at else current
 
 
+def _remember(profile: Profile, found: dict[str, set[str]]) -> None:
+    for interest, sources in found.items():
+        known = set(profile.seen_interests.get(interest, []))
+        profile.seen_interests[interest] = sorted(known | sources)
+
+
 def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
     at, kind, user = event.occurred_at, event.type, event.user
     profile.first_seen = _min(profile.first_seen, at)
@@ -125,6 +132,13 @@ def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
         profile.connections = sorted({*profile.connections, event.context.connection})
     if kind in PROFILE_EVENT_TYPES:
         _apply_identity(profile, event)
+    # Interests are a union over everything ever seen, so they are taken from each event as it is
+    # folded (not from the latest snapshot): the result is the same in any order and batching.
+    user_data = user.model_dump(mode="json", exclude_none=True)
+    enrichment = event.data if kind == "profile.enriched" else None
+    _remember(
+        profile, interests_from(user_data, fullcontact_blobs(user_data, enrichment), taxonomy)
+    )
     if kind == "auth.signup":
         profile.signed_up_at = _min(profile.signed_up_at, at)
         _count(profile, "signups")
@@ -141,8 +155,7 @@ def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
         found: dict[str, set[str]] = {}
         texts = [str(event.data[k]) for k in ("category", "product_category") if event.data.get(k)]
         add_interests(found, texts, "behavior", taxonomy)
-        for interest in found:
-            profile.behavior_interests.setdefault(interest, ["behavior"])
+        _remember(profile, found)
     elif kind == "profile.enriched" and event.data.get("provider", "fullcontact") == "fullcontact":
         profile.fullcontact = _apply_block(profile.fullcontact, event)
     elif kind == "profile.sentiment":
@@ -174,11 +187,9 @@ def _derive_facts(profile: Profile, taxonomy: Taxonomy) -> None:
             }.items()
             if v is not None
         }
-    sources: dict[str, set[str]] = {k: set(v) for k, v in profile.behavior_interests.items()}
-    for interest, found_in in facts.interests.items():
-        sources.setdefault(interest, set()).update(found_in)
-    profile.interest_sources = {k: sorted(v) for k, v in sorted(sources.items())}
-    profile.interests = sorted(sources)
+    _remember(profile, facts.interests)
+    profile.interest_sources = dict(sorted(profile.seen_interests.items()))
+    profile.interests = sorted(profile.seen_interests)
     registered = profile.signed_up_at
     profile.returned = bool(
         registered and profile.last_login and profile.last_login.date() > registered.date()

@@ -72,7 +72,7 @@ USERS_MAPPING: dict[str, Any] = {
         },
         "auth0": _UNINDEXED,
         "last_geo": _UNINDEXED,
-        "behavior_interests": _UNINDEXED,
+        "seen_interests": _UNINDEXED,
         "applied_events": {"type": "keyword", "index": False, "doc_values": False},
     },
     # Behaviour counters (counters.behavior.<action>) are numbers whatever their name.

@@ -67,6 +67,16 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
     return True
 
 
+def _delivery_tag(message: DeliveredMessage) -> int:
+    assert isinstance(message.delivery, Basic.Deliver) and message.delivery.delivery_tag is not None
+    return message.delivery.delivery_tag
+
+
+def _routing_key(message: DeliveredMessage) -> str:
+    assert isinstance(message.delivery, Basic.Deliver)
+    return message.delivery.routing_key or ""
+
+
 class Worker:
     def __init__(self, settings: Settings, stage: Stage) -> None:
         self.settings = settings
@@ -121,7 +131,7 @@ class Worker:
                     except Stopping:
                         break
             # Unprocessed deliveries go back to the queue when the channel closes.
-            if not consume.is_closed:
+            if not consume.is_closed and consumer.consumer_tag:
                 await consume.basic_cancel(consumer.consumer_tag)
         finally:
             await connection.close()
@@ -167,7 +177,7 @@ class Worker:
             for position, outcome in zip(positions, await self._handle(events, stop), strict=True):
                 outcomes[position] = outcome
         await self._settle(batch, outcomes, publish)
-        await consume.basic_ack(batch[-1].delivery.delivery_tag, multiple=True)
+        await consume.basic_ack(_delivery_tag(batch[-1]), multiple=True)
         self.processed += len(batch)
 
     async def _handle(self, events: list[Event], stop: asyncio.Event) -> Sequence[Outcome]:
@@ -223,9 +233,7 @@ class Worker:
                 stage=self.stage.name,
                 reason=outcome.reason,
                 attempts=attempts,
-                routing_key=parking.original_routing_key(
-                    properties, message.delivery.routing_key or ""
-                ),
+                routing_key=parking.original_routing_key(properties, _routing_key(message)),
             )
             sends.append(publish.basic_publish(message.body, routing_key=target, properties=copy))
         for confirmation in await asyncio.gather(*sends):

@@ -15,7 +15,9 @@ def client(settings: Settings) -> Elasticsearch:
 
 def profile(settings: Settings, user_id: str) -> dict[str, Any] | None:
     with client(settings) as es:
-        found = es.options(ignore_status=404).get(index=Names(settings.name_prefix).users_alias, id=user_id)
+        found = es.options(ignore_status=404).get(
+            index=Names(settings.name_prefix).users_alias, id=user_id
+        )
         return dict(found["_source"]) if found.get("found") else None
 
 
@@ -26,3 +28,8 @@ def count_events(settings: Settings, **term: str) -> int:
         query = {"term": term} if term else {"match_all": {}}
         found = es.options(ignore_status=404).count(index=names.events_stream, query=query)
         return int(found.get("count", 0))
+
+
+def refresh_users(settings: Settings) -> None:
+    with client(settings) as es:
+        es.indices.refresh(index=Names(settings.name_prefix).users_alias)

@@ -7,6 +7,7 @@ An age becomes an estimated birth year, kept with its precision.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -77,7 +78,7 @@ def _from_v3_birthday(parts: Any) -> BirthDate | None:
 
 
 def _from_fullcontact(blob: dict[str, Any], as_of: date) -> BirthDate | None:
-    candidates = (
+    candidates: tuple[Callable[[], BirthDate | None], ...] = (
         lambda: from_age(blob.get("age"), as_of) if not isinstance(blob.get("age"), dict) else None,
         lambda: from_age(dig(blob, "demographics", "age"), as_of),
         lambda: parse_birthday(dig(blob, "demographics", "birthDate")),

@@ -15,8 +15,13 @@ pytestmark = pytest.mark.integration
 
 
 def user(n: int, **extra: object) -> dict[str, object]:
-    return {"user_id": f"auth0|user{n}", "email": f"User{n}@Example.com", "name": f"User {n}",
-            "created_at": "2026-01-01T09:00:00Z", **extra}
+    return {
+        "user_id": f"auth0|user{n}",
+        "email": f"User{n}@Example.com",
+        "name": f"User {n}",
+        "created_at": "2026-01-01T09:00:00Z",
+        **extra,
+    }
 
 
 def publish(settings: Settings, events: list[dict[str, object]], tmp_path) -> None:
@@ -25,11 +30,17 @@ def publish(settings: Settings, events: list[dict[str, object]], tmp_path) -> No
     assert main(["publish", str(path)]) == 0
 
 
-def test_events_are_indexed_once_and_duplicates_are_not_counted(settings: Settings, tmp_path) -> None:
+def test_events_are_indexed_once_and_duplicates_are_not_counted(
+    settings: Settings, tmp_path
+) -> None:
     assert main(["setup"]) == 0
     signup = envelope(type="auth.signup", occurred_at="2026-01-01T09:00:00Z", user=user(1))
-    logins = [envelope(type="auth.login", occurred_at=f"2026-01-0{d}T10:00:00Z",
-                       user=user(1, logins_count=d)) for d in range(2, 6)]
+    logins = [
+        envelope(
+            type="auth.login", occurred_at=f"2026-01-0{d}T10:00:00Z", user=user(1, logins_count=d)
+        )
+        for d in range(2, 6)
+    ]
     publish(settings, [signup, *logins], tmp_path)
     publish(settings, [logins[0], logins[2], signup], tmp_path)  # redelivered duplicates
     with running(settings):
@@ -37,8 +48,13 @@ def test_events_are_indexed_once_and_duplicates_are_not_counted(settings: Settin
         names = Names(settings.name_prefix)
         eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
         profile = eventually(lambda: search.profile(settings, "auth0|user1"))
-        eventually(lambda: (search.profile(settings, "auth0|user1") or {}).get("counters")
-                   == {"signups": 1, "logins": 4}, message="exact counters")
+        eventually(
+            lambda: (
+                (search.profile(settings, "auth0|user1") or {}).get("counters")
+                == {"signups": 1, "logins": 4}
+            ),
+            message="exact counters",
+        )
     profile = search.profile(settings, "auth0|user1")
     assert profile is not None
     assert profile["email"] == "user1@example.com"
@@ -57,8 +73,14 @@ def test_poison_messages_are_parked_with_reasons_and_the_stream_continues(
     good = [envelope(user=user(n)) for n in range(3)]
     with broker.channel(settings) as ch:
         ch.confirm_delivery()
-        for body in (b"not json", dumps(envelope(schema="authstream.event/7")), dumps(good[0]),
-                     dumps(envelope(user={"name": "no id"})), dumps(good[1]), dumps(good[2])):
+        for body in (
+            b"not json",
+            dumps(envelope(schema="authstream.event/7")),
+            dumps(good[0]),
+            dumps(envelope(user={"name": "no id"})),
+            dumps(good[1]),
+            dumps(good[2]),
+        ):
             ch.basic_publish(names.exchange, "auth.login", body)
     with running(settings):
         eventually(lambda: search.count_events(settings) == 3, message="the good events indexed")
