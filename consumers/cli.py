@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from consumers import __version__, amqp, elastic, segments_cli
 from consumers.demo import run_demo
-from consumers.errors import AuthstreamError, PermanentError, RetryableError
+from consumers.errors import AuthstreamError, RetryableError
 from consumers.logs import configure_logging
 from consumers.provision import format_report, run_setup
 from consumers.publish import publish_stream
@@ -166,10 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RetryableError as exc:
         _err(f"error: {exc}")
         return EXIT_UNAVAILABLE
-    except PermanentError as exc:
-        _err(f"error: {exc}")
-        return EXIT_CONFIG
-    except AuthstreamError as exc:
+    except AuthstreamError as exc:  # permanent: configuration, conflicts, bad names
         _err(f"error: {exc}")
         return EXIT_CONFIG
     except KeyboardInterrupt:

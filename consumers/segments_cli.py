@@ -1,7 +1,6 @@
 """``authstream segments list|show|export`` and ``authstream search``."""
 
 import argparse
-import sys
 from typing import Any, TextIO
 
 from consumers import elastic
@@ -93,7 +92,3 @@ def add_parser(
             parser.add_argument("--format", choices=sorted(SINKS), default="csv")
             parser.add_argument("--output", metavar="FILE", help="default: standard output")
     return segments
-
-
-def stderr(message: str) -> None:
-    print(message, file=sys.stderr)
