@@ -221,8 +221,9 @@ async def _indexed(settings: Settings, event_ids: list[str]) -> int:
     """How many of these events are searchable."""
     names = Names(settings.name_prefix)
     async with elastic.connect(settings) as es:
-        await es.options(ignore_status=404).indices.refresh(index=names.events_stream)
-        found = await es.options(ignore_status=404).count(
+        not_yet = es.options(ignore_status=elastic.NOT_YET_SEARCHABLE)
+        await not_yet.indices.refresh(index=names.events_stream)
+        found = await not_yet.count(
             index=names.events_stream, query={"ids": {"values": event_ids}}
         )
         return int(found.get("count", 0))

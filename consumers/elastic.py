@@ -12,6 +12,10 @@ from consumers.settings import Settings
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
+# Statuses a poll for "is it searchable yet?" reads as "not yet": the index may not exist, and a
+# data stream created by its first write answers 503 (no shard available) until its shard starts.
+NOT_YET_SEARCHABLE = (404, 503)
+
 
 def client_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {

@@ -4,7 +4,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from consumers.elastic import client_options
+from consumers.elastic import NOT_YET_SEARCHABLE, client_options
 from consumers.names import Names
 from consumers.settings import Settings
 
@@ -24,9 +24,10 @@ def profile(settings: Settings, user_id: str) -> dict[str, Any] | None:
 def count_events(settings: Settings, **term: str) -> int:
     names = Names(settings.name_prefix)
     with client(settings) as es:
-        es.options(ignore_status=404).indices.refresh(index=names.events_stream)
+        not_yet = es.options(ignore_status=NOT_YET_SEARCHABLE)
+        not_yet.indices.refresh(index=names.events_stream)
         query = {"term": term} if term else {"match_all": {}}
-        found = es.options(ignore_status=404).count(index=names.events_stream, query=query)
+        found = not_yet.count(index=names.events_stream, query=query)
         return int(found.get("count", 0))
 
 
