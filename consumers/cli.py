@@ -12,10 +12,11 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from consumers import __version__, amqp, elastic, segments_cli
+from consumers import __version__, amqp, dlq, elastic, segments_cli
 from consumers.demo import run_demo
 from consumers.errors import AuthstreamError, RetryableError
 from consumers.logs import configure_logging
+from consumers.names import STAGES, Names
 from consumers.provision import format_report, run_setup
 from consumers.publish import publish_stream
 from consumers.run import STAGE_FACTORIES, run_stages
@@ -99,6 +100,25 @@ def cmd_segments(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
+    queue = Names(settings.name_prefix).parking_lot(args.stage)
+    if args.action == "list":
+        limit = 20 if args.limit is None else args.limit
+        parked, total = asyncio.run(dlq.list_parked(settings, args.stage, limit))
+        print(dlq.format_table(parked, total, queue))
+    elif args.action == "replay":
+        moved = asyncio.run(dlq.replay(settings, args.stage, args.limit))
+        print(f"replayed {moved:,} message(s) from {queue} onto its work queue")
+    elif not args.yes:
+        waiting = asyncio.run(dlq.count(settings, args.stage))
+        _err(f"{queue} holds {waiting:,} message(s); run again with --yes to delete them for good")
+        return EXIT_CONFIG
+    else:
+        deleted = asyncio.run(dlq.purge(settings, args.stage))
+        print(f"deleted {deleted:,} message(s) from {queue}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(run_demo(settings, args.users))
     return EXIT_OK
@@ -136,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     segments_cli.add_parser(sub).set_defaults(handler=cmd_segments)
+
+    parked = sub.add_parser("dlq", help="the parking lot: list, replay or purge failed messages")
+    parked.add_argument("action", choices=["list", "replay", "purge"])
+    parked.add_argument(
+        "--stage", choices=STAGES, default="index", help="whose parking lot (index)"
+    )
+    parked.add_argument(
+        "--limit", type=int, default=None, help="at most this many (list: 20; replay: all)"
+    )
+    parked.add_argument("--yes", action="store_true", help="purge: really delete")
+    parked.set_defaults(handler=cmd_dlq)
 
     demo = sub.add_parser("demo", help="index a synthetic InnovaShoes tenant, print the segments")
     demo.add_argument("--users", type=int, default=500, help="customers to simulate (500)")
