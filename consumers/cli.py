@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from consumers import __version__, amqp, dlq, elastic, segments_cli
+from consumers import __version__, amqp, dlq, elastic, metrics, segments_cli
 from consumers.demo import run_demo
 from consumers.errors import AuthstreamError, RetryableError
 from consumers.logs import configure_logging
@@ -74,6 +74,7 @@ async def _check(settings: Settings) -> None:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     stages = list(STAGE_FACTORIES) if args.stage == "all" else [args.stage]
+    metrics.serve(settings)
     asyncio.run(run_stages(settings, stages))
     return EXIT_OK
 

@@ -223,9 +223,7 @@ async def _indexed(settings: Settings, event_ids: list[str]) -> int:
     async with elastic.connect(settings) as es:
         not_yet = es.options(ignore_status=elastic.NOT_YET_SEARCHABLE)
         await not_yet.indices.refresh(index=names.events_stream)
-        found = await not_yet.count(
-            index=names.events_stream, query={"ids": {"values": event_ids}}
-        )
+        found = await not_yet.count(index=names.events_stream, query={"ids": {"values": event_ids}})
         return int(found.get("count", 0))
 
 

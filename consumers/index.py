@@ -13,6 +13,7 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
+from consumers import metrics
 from consumers.elastic import elasticsearch_errors, is_retryable_status
 from consumers.facts import Taxonomy
 from consumers.names import Names
@@ -174,7 +175,10 @@ class IndexStage:
         for (kind, user_id, positions), entry in zip(owners, response["items"], strict=True):
             item = next(iter(entry.values()))
             status = item["status"]
-            if status < 300 or (kind == "event" and status == 409):
+            if status < 300:
+                continue
+            if kind == "event" and status == 409:
+                metrics.DUPLICATES.labels(self.name).inc()
                 continue
             if kind == "profile" and status == 409:
                 conflicted[user_id] = positions

@@ -89,6 +89,17 @@ class Settings(BaseSettings):
 
     # Operations
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_host: str = Field(
+        # All interfaces by default: Prometheus scrapes workers from another host or container.
+        default="0.0.0.0",  # noqa: S104
+        description="Where `authstream run` serves /metrics.",
+    )
+    metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Prometheus /metrics port of `authstream run` (0: off).",
+    )
     log_format: Literal["auto", "console", "json"] = Field(
         default="auto", description="auto = console on a terminal, JSON lines otherwise."
     )

@@ -20,7 +20,7 @@ import structlog
 from aiormq.abc import AbstractChannel, DeliveredMessage
 from pamqp.commands import Basic
 
-from consumers import parking
+from consumers import metrics, parking
 from consumers.errors import BrokerUnavailable, InvalidEvent, RetryableError
 from consumers.events import decode_event
 from consumers.names import Names
@@ -94,9 +94,12 @@ class Worker:
             except (
                 BrokerUnavailable,
                 aiormq.exceptions.AMQPError,
+                # Using a channel the broker already closed (e.g. acking mid-batch after a cut).
+                aiormq.exceptions.ChannelInvalidStateError,
                 ConnectionError,
                 OSError,
             ) as exc:
+                metrics.RECONNECTS.labels(self.stage.name).inc()
                 delay = backoff.next()
                 log.warning(
                     "broker connection lost; reconnecting",
@@ -108,7 +111,10 @@ class Worker:
         log.info("worker stopped", queue=self.queue, processed=self.processed)
 
     async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
-        connection = await aiormq.connect(self.settings.amqp_url.get_secret_value())
+        connection = await aiormq.connect(
+            self.settings.amqp_url.get_secret_value(),
+            client_properties={"connection_name": f"authstream {self.stage.name} worker"},
+        )
         try:
             consume = await connection.channel(publisher_confirms=False)
             publish = await connection.channel(publisher_confirms=True)
@@ -164,6 +170,7 @@ class Worker:
         publish: AbstractChannel,
         stop: asyncio.Event,
     ) -> None:
+        started = asyncio.get_running_loop().time()
         outcomes: list[Outcome | None] = [None] * len(batch)
         events: list[Event] = []
         positions: list[int] = []
@@ -179,14 +186,28 @@ class Worker:
         await self._settle(batch, outcomes, publish)
         await consume.basic_ack(_delivery_tag(batch[-1]), multiple=True)
         self.processed += len(batch)
+        self._observe(outcomes, asyncio.get_running_loop().time() - started)
+
+    def _observe(self, outcomes: Sequence[Outcome | None], seconds: float) -> None:
+        stage = self.stage.name
+        metrics.BATCH_SECONDS.labels(stage).observe(seconds)
+        metrics.BATCH_SIZE.labels(stage).observe(len(outcomes))
+        for kind in ("done", "retry", "park"):
+            settled = sum(1 for o in outcomes if (o.kind if o else "done") == kind)
+            if settled:
+                metrics.MESSAGES.labels(stage, kind).inc(settled)
 
     async def _handle(self, events: list[Event], stop: asyncio.Event) -> Sequence[Outcome]:
         """Run the stage; while a dependency is down, hold the batch and back off."""
         backoff = Backoff()
+        down = metrics.DEPENDENCY_DOWN.labels(self.stage.name)
         while True:
             try:
-                return await self.stage.handle(events)
+                outcomes = await self.stage.handle(events)
+                down.set(0)
+                return outcomes
             except RetryableError as exc:
+                down.set(1)
                 delay = backoff.next()
                 log.warning(
                     "dependency unavailable; holding batch",

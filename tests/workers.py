@@ -29,8 +29,9 @@ def running(settings: Settings, stages: tuple[str, ...] = ("index",)) -> Iterato
     try:
         yield
     finally:
-        loop.call_soon_threadsafe(stop.set)
+        if thread.is_alive():
+            loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=30)
         assert not thread.is_alive(), "worker did not stop within 30 s"
         if failure:
-            raise failure[0]
+            raise AssertionError(f"the worker failed: {failure[0]!r}") from failure[0]

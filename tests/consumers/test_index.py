@@ -91,3 +91,42 @@ def test_poison_messages_are_parked_with_reasons_and_the_stream_continues(
     assert "unsupported schema 'authstream.event/7'" in reasons[1]
     assert "user.user_id: Field required" in reasons[2]
     assert sorted(body for _, _, body in parked)[0] == b"not json"  # original body kept
+
+
+def test_user_deleted_erases_profile_and_history_and_a_late_event_cannot_revive(
+    settings: Settings, tmp_path
+) -> None:
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    history = [
+        envelope(type="auth.signup", occurred_at="2026-02-01T09:00:00Z", user=user(n))
+        for n in (1, 2)
+    ] + [
+        envelope(type="auth.login", occurred_at="2026-02-03T09:00:00Z", user=user(n))
+        for n in (1, 2)
+    ]
+    publish(settings, history, tmp_path)
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == 4, message="the history indexed")
+        publish(
+            settings,
+            [envelope(type="user.deleted", occurred_at="2026-02-04T09:00:00Z", user=user(1))],
+            tmp_path,
+        )
+        eventually(
+            lambda: search.count_events(settings, **{"user.id": "auth0|user1"}) == 0,
+            message="user 1's events erased",
+        )
+        late = envelope(type="auth.login", occurred_at="2026-02-05T09:00:00Z", user=user(1))
+        publish(settings, [late], tmp_path)
+        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+    tombstone = search.profile(settings, "auth0|user1")
+    assert tombstone is not None and tombstone["deleted_at"].startswith("2026-02-04")
+    assert "email" not in tombstone and "name" not in tombstone  # no personal data kept
+    assert search.count_events(settings, **{"user.id": "auth0|user1"}) == 0  # not revived
+    assert search.count_events(settings, **{"user.id": "auth0|user2"}) == 2  # others untouched
+    search.refresh_users(settings)
+    with search.client(settings) as es:
+        visible = es.count(index=names.users_alias, query={"match_all": {}})["count"]
+    assert visible == 1  # the alias hides the tombstone from segments and Kibana
+    assert broker.message_count(settings, names.parking_lot("index")) == 0

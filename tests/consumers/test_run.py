@@ -1,0 +1,89 @@
+"""`authstream run` as a real process: metrics on /metrics, SIGTERM in the middle of the stream."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from consumers.cli import main
+from consumers.names import Names
+from consumers.settings import Settings
+from tests import broker, search
+from tests.consumers.test_worker import assert_counted_once, publish, tenant
+from tests.helpers import eventually
+from tests.workers import running
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def done_count(port: int) -> float:
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return 0.0
+    match = re.search(
+        r'^authstream_messages_total\{outcome="done",stage="index"\} (\S+)$', text, re.M
+    )
+    return float(match[1]) if match else 0.0
+
+
+def test_sigterm_finishes_the_batch_in_flight_and_loses_nothing(
+    settings: Settings, tmp_path
+) -> None:
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    events = tenant(range(600), 9)
+    publish(events, tmp_path)
+    port = free_port()
+    env = os.environ | {
+        "AUTHSTREAM_METRICS_HOST": "127.0.0.1",
+        "AUTHSTREAM_METRICS_PORT": str(port),
+        "AUTHSTREAM_BATCH_SIZE": "100",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "consumers.cli", "run", "--stage", "index"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        eventually(lambda: done_count(port) > 0, timeout=30, message="metrics showing progress")
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=20)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, stderr
+    assert "worker stopped" in stderr
+
+    indexed = search.count_events(settings)
+    waiting = broker.message_count(settings, names.work_queue("index"))
+    assert waiting > 0, "SIGTERM came after the whole stream: nothing mid-stream was tested"
+    # Every message is either indexed and acked, or back in the queue: none both, none neither.
+    assert indexed + waiting == len(events)
+
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == len(events), timeout=60)
+        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+    search.refresh_users(settings)
+    assert_counted_once(settings, range(600), 9)
+
+
+def test_a_taken_metrics_port_is_a_clear_error(settings: Settings, capsys, monkeypatch) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("AUTHSTREAM_METRICS_HOST", "127.0.0.1")
+        monkeypatch.setenv("AUTHSTREAM_METRICS_PORT", str(taken.getsockname()[1]))
+        assert main(["run", "--stage", "index"]) == 2
+    assert "cannot serve metrics on 127.0.0.1" in capsys.readouterr().err

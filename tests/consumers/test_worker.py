@@ -1,0 +1,119 @@
+"""The worker loop when things go wrong: Elasticsearch down, the broker connection cut."""
+
+import random
+import urllib.parse
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from consumers.cli import main
+from consumers.names import Names
+from consumers.settings import Settings
+from tests import broker, search
+from tests.helpers import dumps, envelope, eventually
+from tests.proxy import proxy_to
+from tests.workers import running
+
+pytestmark = pytest.mark.integration
+MANAGEMENT_URL = "http://127.0.0.1:15672"
+
+
+def tenant(users: range, logins: int) -> list[dict[str, object]]:
+    """A signup and ``logins`` logins per user, shuffled so they arrive out of order."""
+    events = []
+    for n in users:
+        profile = {"user_id": f"auth0|u{n}", "email": f"u{n}@example.com"}
+        events.append(
+            envelope(type="auth.signup", occurred_at="2026-03-01T08:00:00Z", user=profile)
+        )
+        events += [
+            envelope(
+                type="auth.login",
+                occurred_at=f"2026-03-{day + 2:02d}T08:00:00Z",
+                user=profile | {"logins_count": day + 2},
+            )
+            for day in range(logins)
+        ]
+    random.Random(7).shuffle(events)
+    return events
+
+
+def publish(events: list[dict[str, object]], tmp_path) -> None:
+    path = tmp_path / f"events{random.randrange(10**9)}.jsonl"
+    path.write_bytes(b"\n".join(dumps(e) for e in events))
+    assert main(["publish", str(path)]) == 0
+
+
+def assert_counted_once(settings: Settings, users: range, logins: int) -> None:
+    for n in (users.start, users.stop - 1):
+        profile = search.profile(settings, f"auth0|u{n}")
+        assert profile is not None
+        assert profile["counters"] == {"signups": 1, "logins": logins}
+        assert profile["first_seen"].startswith("2026-03-01")
+        assert profile["last_login"].startswith(f"2026-03-{logins + 1:02d}")
+
+
+def test_elasticsearch_outage_holds_the_batch_and_resumes_without_parking(
+    settings: Settings, tmp_path
+) -> None:
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    es = urllib.parse.urlsplit(settings.elasticsearch_url)
+    down = lambda: REGISTRY.get_sample_value(  # noqa: E731
+        "authstream_dependency_down", {"stage": "index"}
+    )
+    with proxy_to(es.hostname or "127.0.0.1", es.port or 9200) as proxy:
+        through_proxy = settings.model_copy(
+            update={"elasticsearch_url": f"http://127.0.0.1:{proxy.port}"}
+        )
+        proxy.down()
+        publish(tenant(range(50), 3), tmp_path)
+        with running(through_proxy):
+            eventually(lambda: down() == 1, message="the worker noticing Elasticsearch is down")
+            # Held, not parked, not acked: the messages wait in the queue for Elasticsearch.
+            assert broker.message_count(settings, names.parking_lot("index")) == 0
+            assert search.count_events(settings) == 0
+            proxy.up = True
+            eventually(lambda: search.count_events(settings) == 200, timeout=60)
+            eventually(lambda: down() == 0, message="the gauge clearing")
+        assert broker.message_count(settings, names.parking_lot("index")) == 0
+        assert broker.message_count(settings, names.work_queue("index")) == 0
+    assert_counted_once(settings, range(50), 3)
+
+
+def _cut_worker_connections() -> int:
+    with httpx.Client(base_url=MANAGEMENT_URL, auth=("guest", "guest"), timeout=10) as api:
+        connections = api.get("/api/connections").raise_for_status().json()
+        cut = 0
+        for connection in connections:
+            name = (connection.get("client_properties") or {}).get("connection_name")
+            if name == "authstream index worker":
+                quoted = urllib.parse.quote(connection["name"], safe="")
+                api.delete(f"/api/connections/{quoted}").raise_for_status()
+                cut += 1
+        return cut
+
+
+def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
+    settings: Settings, tmp_path
+) -> None:
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    events = tenant(range(200), 9)
+    reconnects = lambda: (  # noqa: E731
+        REGISTRY.get_sample_value("authstream_broker_reconnects_total", {"stage": "index"}) or 0
+    )
+    before = reconnects()
+    small_batches = settings.model_copy(update={"batch_size": 50})
+    publish(events[:1000], tmp_path)
+    with running(small_batches):
+        eventually(lambda: search.count_events(settings) > 0, message="indexing under way")
+        assert eventually(_cut_worker_connections, message="the worker's connection to cut") == 1
+        publish(events[1000:], tmp_path)
+        eventually(lambda: reconnects() > before, message="a reconnect")
+        eventually(lambda: search.count_events(settings) == len(events), timeout=60)
+        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+    assert broker.message_count(settings, names.parking_lot("index")) == 0
+    search.refresh_users(settings)
+    assert_counted_once(settings, range(200), 9)
