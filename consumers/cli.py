@@ -120,6 +120,19 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from consumers.bench import format_result, run_bench  # keeps bench-only imports off startup
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    result = asyncio.run(
+        run_bench(settings, args.events, args.rate, args.latency_seconds, args.naive_events, say)
+    )
+    print(format_result(result))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(run_demo(settings, args.users))
     return EXIT_OK
@@ -172,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="index a synthetic InnovaShoes tenant, print the segments")
     demo.add_argument("--users", type=int, default=500, help="customers to simulate (500)")
     demo.set_defaults(handler=cmd_demo)
+
+    bench = sub.add_parser("bench", help="measure the indexer against the bulk-helper limit")
+    bench.add_argument("--events", type=int, default=200_000, help="workload size (200,000)")
+    bench.add_argument("--rate", type=int, default=1_000, help="offered load for latency (1,000/s)")
+    bench.add_argument("--latency-seconds", type=int, default=15, help="latency run length (15)")
+    bench.add_argument("--naive-events", type=int, default=2_000, help="naive baseline size")
+    bench.set_defaults(handler=cmd_bench)
 
     check = sub.add_parser("check", help="health probe: can we reach RabbitMQ and Elasticsearch?")
     check.set_defaults(handler=cmd_check)

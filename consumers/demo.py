@@ -90,7 +90,7 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in folded.lower() if ch.isalnum())
 
 
-def _event(
+def synthetic_event(
     seed: str,
     kind: str,
     at: datetime,
@@ -116,6 +116,61 @@ def _event(
     }
 
 
+def synthetic_user(rng: random.Random, n: int, now: datetime) -> tuple[dict[str, Any], str]:
+    """One realistic Auth0 profile (facebook, google-oauth2, twitter or database) and its
+    connection; ``created_at`` is a signup within the last six months."""
+    connection, provider = rng.choices(
+        [c[:2] for c in CONNECTIONS], weights=[c[2] for c in CONNECTIONS]
+    )[0]
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    gender = rng.choice(["male", "male", "female", "female", None])
+    age = rng.randint(16, 65)
+    signup = now - timedelta(days=rng.randint(0, 180), minutes=rng.randint(0, 1440))
+    uid = f"{provider}|{10_000 + n}"
+    email = f"{_ascii(first)}.{_ascii(last)}{n}@example.com"
+    user: dict[str, Any] = {
+        "user_id": uid,
+        "email": email,
+        "email_verified": provider != "auth0",
+        "name": f"{first} {last}",
+        "nickname": first.lower(),
+        "created_at": signup.isoformat(),
+        "identities": [
+            {
+                "provider": provider,
+                "user_id": str(10_000 + n),
+                "connection": connection,
+                "isSocial": provider != "auth0",
+            }
+        ],
+        "user_metadata": {},
+        "app_metadata": {},
+    }
+    if rng.random() < 0.15:
+        user["app_metadata"]["marketing_consent"] = False
+    elif rng.random() < 0.6:
+        user["app_metadata"]["marketing_consent"] = True
+    birth = signup.date().replace(year=signup.year - age) - timedelta(days=rng.randint(0, 364))
+    likes = [{"name": n_, "category": c} for n_, c in rng.sample(LIKES, rng.randint(0, 3))]
+    if provider == "facebook":
+        user |= {"gender": gender, "birthday": birth.strftime("%m/%d/%Y"), "likes": likes}
+    elif provider == "google-oauth2":
+        user |= {"gender": gender, "given_name": first, "family_name": last}
+        user["user_metadata"]["fullContactInfo"] = {
+            "demographics": {"age": str(age), "gender": gender}
+        }
+    elif provider == "twitter":
+        handle = f"{first.lower()}_{n}"
+        user |= {"screen_name": handle}
+        user["identities"][0]["profileData"] = {"screen_name": handle}
+    else:
+        user["user_metadata"] |= {
+            "gender": gender,
+            "interests": [like["name"] for like in likes],
+        }
+    return user, connection
+
+
 def synthetic_tenant(
     users: int, seed: int = 7, now: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -124,58 +179,13 @@ def synthetic_tenant(
     now = now or datetime.now(UTC).replace(microsecond=0)
     events: list[dict[str, Any]] = []
     for n in range(users):
-        connection, provider = rng.choices(
-            [c[:2] for c in CONNECTIONS], weights=[c[2] for c in CONNECTIONS]
-        )[0]
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        gender = rng.choice(["male", "male", "female", "female", None])
-        age = rng.randint(16, 65)
-        signup = now - timedelta(days=rng.randint(0, 180), minutes=rng.randint(0, 1440))
-        uid = f"{provider}|{10_000 + n}"
-        email = f"{_ascii(first)}.{_ascii(last)}{n}@example.com"
-        user: dict[str, Any] = {
-            "user_id": uid,
-            "email": email,
-            "email_verified": provider != "auth0",
-            "name": f"{first} {last}",
-            "nickname": first.lower(),
-            "created_at": signup.isoformat(),
-            "identities": [
-                {
-                    "provider": provider,
-                    "user_id": str(10_000 + n),
-                    "connection": connection,
-                    "isSocial": provider != "auth0",
-                }
-            ],
-            "user_metadata": {},
-            "app_metadata": {},
-        }
-        if rng.random() < 0.15:
-            user["app_metadata"]["marketing_consent"] = False
-        elif rng.random() < 0.6:
-            user["app_metadata"]["marketing_consent"] = True
-        birth = signup.date().replace(year=signup.year - age) - timedelta(days=rng.randint(0, 364))
-        likes = [{"name": n_, "category": c} for n_, c in rng.sample(LIKES, rng.randint(0, 3))]
-        if provider == "facebook":
-            user |= {"gender": gender, "birthday": birth.strftime("%m/%d/%Y"), "likes": likes}
-        elif provider == "google-oauth2":
-            user |= {"gender": gender, "given_name": first, "family_name": last}
-            user["user_metadata"]["fullContactInfo"] = {
-                "demographics": {"age": str(age), "gender": gender}
-            }
-        elif provider == "twitter":
-            handle = f"{first.lower()}_{n}"
-            user |= {"screen_name": handle}
-            user["identities"][0]["profileData"] = {"screen_name": handle}
-        else:
-            user["user_metadata"] |= {
-                "gender": gender,
-                "interests": [like["name"] for like in likes],
-            }
+        user, connection = synthetic_user(rng, n, now)
+        uid, signup = user["user_id"], datetime.fromisoformat(user["created_at"])
         logins = 0 if rng.random() < 0.3 else rng.randint(1, 8)
         user["logins_count"] = 1
-        events.append(_event(f"{uid}/signup", "auth.signup", signup, dict(user), connection))
+        events.append(
+            synthetic_event(f"{uid}/signup", "auth.signup", signup, dict(user), connection)
+        )
         last_login = signup
         for k in range(logins):
             last_login = last_login + timedelta(
@@ -185,11 +195,13 @@ def synthetic_tenant(
                 break
             user = user | {"logins_count": k + 2, "last_login": last_login.isoformat()}
             events.append(
-                _event(f"{uid}/login/{k}", "auth.login", last_login, dict(user), connection)
+                synthetic_event(
+                    f"{uid}/login/{k}", "auth.login", last_login, dict(user), connection
+                )
             )
             if rng.random() < 0.3:
                 events.append(
-                    _event(
+                    synthetic_event(
                         f"{uid}/cart/{k}",
                         "behavior.cart_item_added",
                         last_login,
@@ -199,11 +211,11 @@ def synthetic_tenant(
                         "app",
                     )
                 )
-        if provider == "twitter" and rng.random() < 0.7:
+        if uid.startswith("twitter|") and rng.random() < 0.7:
             score = round(rng.uniform(-1, 1), 2)
             label = "negative" if score < -0.2 else "positive" if score > 0.2 else "neutral"
             events.append(
-                _event(
+                synthetic_event(
                     f"{uid}/sentiment",
                     "profile.sentiment",
                     last_login,

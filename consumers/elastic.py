@@ -5,7 +5,9 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import elasticsearch
+import orjson
 from elasticsearch import AsyncElasticsearch
+from elasticsearch.serializer import NdjsonSerializer, OrjsonSerializer
 
 from consumers.errors import ConfigurationError, DocumentRejected, ElasticsearchUnavailable
 from consumers.settings import Settings
@@ -17,6 +19,26 @@ RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 NOT_YET_SEARCHABLE = (404, 503)
 
 
+class OrjsonNdjsonSerializer(NdjsonSerializer):
+    """Bulk bodies through orjson: the standard library's json was a tenth of the indexer's CPU."""
+
+    def json_dumps(self, data: Any) -> bytes:
+        return orjson.dumps(data, default=self.default)
+
+    def json_loads(self, data: bytes) -> Any:
+        return orjson.loads(data)
+
+
+def _serializers() -> dict[str, Any]:
+    json, ndjson = OrjsonSerializer(), OrjsonNdjsonSerializer()
+    return {
+        "application/json": json,
+        "application/vnd.elasticsearch+json": json,
+        "application/x-ndjson": ndjson,
+        "application/vnd.elasticsearch+x-ndjson": ndjson,
+    }
+
+
 def client_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "hosts": [url.strip() for url in settings.elasticsearch_url.split(",") if url.strip()],
@@ -24,6 +46,7 @@ def client_options(settings: Settings) -> dict[str, Any]:
         # Retries are our policy (consumers.errors / the worker loop), not the transport's.
         "max_retries": 0,
         "retry_on_timeout": False,
+        "serializers": _serializers(),
     }
     if settings.elasticsearch_api_key is not None:
         options["api_key"] = settings.elasticsearch_api_key.get_secret_value()

@@ -92,7 +92,7 @@ def _count(profile: Profile, key: str) -> None:
     profile.counters[key] = profile.counters.get(key, 0) + 1
 
 
-def _apply_identity(profile: Profile, event: Event) -> None:
+def _apply_identity(profile: Profile, event: Event, user_data: dict[str, Any]) -> None:
     """Last writer wins (by occurred_at) for everything Auth0 says about who the user is."""
     if profile.identity_updated_at and event.occurred_at < profile.identity_updated_at:
         return
@@ -104,7 +104,7 @@ def _apply_identity(profile: Profile, event: Event) -> None:
     profile.name, profile.nickname, profile.picture = user.name, user.nickname, user.picture
     profile.connection = event.context.connection or profile.connection
     profile.providers = sorted({i.provider for i in user.identities if i.provider})
-    profile.auth0 = user.model_dump(mode="json", exclude_none=True)
+    profile.auth0 = user_data
     if event.context.geo is not None:
         profile.last_geo = event.context.geo.model_dump(mode="json", exclude_none=True)
 
@@ -130,11 +130,11 @@ def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
     profile.last_login = _max(profile.last_login, user.last_login)
     if event.context.connection and event.context.connection not in profile.connections:
         profile.connections = sorted({*profile.connections, event.context.connection})
+    user_data = user.model_dump(mode="json", exclude_none=True)
     if kind in PROFILE_EVENT_TYPES:
-        _apply_identity(profile, event)
+        _apply_identity(profile, event, user_data)
     # Interests are a union over everything ever seen, so they are taken from each event as it is
     # folded (not from the latest snapshot): the result is the same in any order and batching.
-    user_data = user.model_dump(mode="json", exclude_none=True)
     enrichment = event.data if kind == "profile.enriched" else None
     _remember(
         profile, interests_from(user_data, fullcontact_blobs(user_data, enrichment), taxonomy)
@@ -196,12 +196,24 @@ def _derive_facts(profile: Profile, taxonomy: Taxonomy) -> None:
     )
 
 
+def _copy(profile: Profile) -> Profile:
+    """A copy fold may change without touching the original, without a costly deep copy: folding
+    replaces fields whole, except these three containers, which it changes in place."""
+    return profile.model_copy(
+        update={
+            "counters": dict(profile.counters),
+            "seen_interests": dict(profile.seen_interests),
+            "applied_events": list(profile.applied_events),
+        }
+    )
+
+
 def fold(
     current: Profile | None, events: Iterable[Event], taxonomy: Taxonomy, now: datetime
 ) -> tuple[Profile, list[Event]]:
     """Merge events into a profile. Returns the new profile and the events that were new to it."""
     events = sorted(events, key=lambda e: e.occurred_at)
-    profile = current.model_copy(deep=True) if current else Profile(user_id=events[0].user.user_id)
+    profile = _copy(current) if current else Profile(user_id=events[0].user.user_id)
     seen = set(profile.applied_events)
     applied: list[Event] = []
     for event in events:

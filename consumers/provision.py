@@ -1,5 +1,6 @@
 """``authstream setup``: declare the broker topology and the Elasticsearch layout, idempotently."""
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from consumers.search_layout import (
     tombstone_filter,
 )
 from consumers.settings import Settings
-from consumers.topology import Change, build_topology, declare_topology
+from consumers.topology import Change, build_topology, declare_topology, delete_topology
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,26 @@ async def run_setup(settings: Settings) -> SetupReport:
         with elastic.elasticsearch_errors(settings):
             search = await provision_elasticsearch(es, settings)
     return SetupReport(broker, search)
+
+
+async def remove_everything(settings: Settings) -> None:
+    """Delete what ``run_setup`` made under this prefix, data included (tests and benchmarks)."""
+    if not settings.name_prefix:
+        raise ValueError("refusing to remove an unprefixed installation")
+    async with amqp.connect(settings, name="authstream teardown") as connection:
+        with amqp.broker_errors(settings):
+            await delete_topology(connection, build_topology(settings))
+    names = Names(settings.name_prefix)
+    async with elastic.connect(settings) as es:
+        # Minimal nodes have no data stream API; their throwaway data dir is wiped on restart.
+        with contextlib.suppress(elasticsearch.ApiError):
+            await es.indices.delete_data_stream(name=names.events_stream)
+        await es.options(ignore_status=404).indices.delete(
+            index=f"{settings.name_prefix}*", expand_wildcards="all"
+        )
+        await es.options(ignore_status=(400, 404)).indices.delete_index_template(
+            name=f"{settings.name_prefix}*"
+        )
 
 
 def format_report(report: SetupReport, settings: Settings) -> str:

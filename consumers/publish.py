@@ -6,7 +6,8 @@ line number and skipped; they never stop the rest of the file.
 """
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -117,14 +118,9 @@ class Publisher:
             await asyncio.gather(*self.pending)
 
 
-async def publish_stream(
-    stream: BinaryIO,
-    settings: Settings,
-    *,
-    total_bytes: int | None = None,
-    on_error: ErrorSink | None = None,
-) -> PublishReport:
-    progress = Progress("publishing", total_bytes)
+@asynccontextmanager
+async def open_publisher(settings: Settings) -> AsyncIterator[Publisher]:
+    """A publisher on the events exchange; leaving the block waits for every confirm."""
     names = Names(settings.name_prefix)
     async with amqp.connect(settings, name="authstream publish") as connection:
         with amqp.broker_errors(settings):
@@ -136,29 +132,40 @@ async def publish_stream(
                     f"exchange '{names.exchange}' does not exist: run `authstream setup` first"
                 ) from None
             publisher = Publisher(exchange, settings.publish_window)
-            done_bytes = 0
-            for line in read_lines(stream, settings.max_event_bytes):
-                done_bytes += line.size
-                try:
-                    if not line.body:
-                        raise InvalidEvent(
-                            f"line is {line.size:,} bytes, over the {settings.max_event_bytes:,}"
-                            "-byte limit (AUTHSTREAM_MAX_EVENT_BYTES)"
-                        )
-                    event = decode_event(line.body, settings.max_event_bytes)
-                except InvalidEvent as exc:
-                    publisher.report.failures.append((line.number, exc.reason))
-                    if on_error is not None:
-                        on_error(line.number, exc.reason)
-                    continue
-                await publisher.publish(line.number, event, line.body)
-                progress.update(
-                    done_bytes, publisher.report.published, len(publisher.report.failures)
-                )
+            yield publisher
             await publisher.drain()
-            progress.update(
-                done_bytes, publisher.report.published, len(publisher.report.failures), force=True
-            )
-            progress.close()
+
+
+async def publish_stream(
+    stream: BinaryIO,
+    settings: Settings,
+    *,
+    total_bytes: int | None = None,
+    on_error: ErrorSink | None = None,
+) -> PublishReport:
+    progress = Progress("publishing", total_bytes)
+    async with open_publisher(settings) as publisher:
+        done_bytes = 0
+        for line in read_lines(stream, settings.max_event_bytes):
+            done_bytes += line.size
+            try:
+                if not line.body:
+                    raise InvalidEvent(
+                        f"line is {line.size:,} bytes, over the {settings.max_event_bytes:,}"
+                        "-byte limit (AUTHSTREAM_MAX_EVENT_BYTES)"
+                    )
+                event = decode_event(line.body, settings.max_event_bytes)
+            except InvalidEvent as exc:
+                publisher.report.failures.append((line.number, exc.reason))
+                if on_error is not None:
+                    on_error(line.number, exc.reason)
+                continue
+            await publisher.publish(line.number, event, line.body)
+            progress.update(done_bytes, publisher.report.published, len(publisher.report.failures))
+        await publisher.drain()
+        progress.update(
+            done_bytes, publisher.report.published, len(publisher.report.failures), force=True
+        )
+        progress.close()
     publisher.report.failures.sort()
     return publisher.report

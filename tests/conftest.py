@@ -7,7 +7,6 @@ start containers with testcontainers; otherwise the tests fail with a message sa
 """
 
 import asyncio
-import contextlib
 import os
 import socket
 import uuid
@@ -17,10 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from consumers import amqp, elastic
-from consumers.names import Names
+from consumers.provision import remove_everything
 from consumers.settings import Settings
-from consumers.topology import build_topology, delete_topology
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_ES_URL = "http://127.0.0.1:9200"
@@ -98,22 +95,6 @@ def services() -> Iterator[ServiceUrls]:
     )
 
 
-async def _teardown(settings: Settings) -> None:
-    async with amqp.connect(settings) as connection:
-        await delete_topology(connection, build_topology(settings))
-    names = Names(settings.name_prefix)
-    async with elastic.connect(settings) as es:
-        # Minimal nodes have no data stream API; their throwaway data dir is wiped on restart.
-        with contextlib.suppress(Exception):
-            await es.indices.delete_data_stream(name=names.events_stream)
-        await es.options(ignore_status=404).indices.delete(
-            index=f"{settings.name_prefix}*", expand_wildcards="all"
-        )
-        await es.options(ignore_status=(400, 404)).indices.delete_index_template(
-            name=f"{settings.name_prefix}*"
-        )
-
-
 @pytest.fixture
 def settings(services: ServiceUrls, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings with a unique name prefix; the same values are in the environment for the CLI."""
@@ -129,4 +110,4 @@ def settings(services: ServiceUrls, monkeypatch: pytest.MonkeyPatch) -> Iterator
         monkeypatch.setenv(key, value)
     settings = Settings()
     yield settings
-    asyncio.run(_teardown(settings))
+    asyncio.run(remove_everything(settings))

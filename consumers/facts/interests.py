@@ -15,8 +15,12 @@ Interests = dict[str, set[str]]  # interest -> the sources that told us
 class Taxonomy:
     """Keyword → interest matching on whole words, case-insensitive."""
 
+    CACHE_LIMIT = 50_000
+
     def __init__(self, keywords: dict[str, list[str]]) -> None:
         self.names = frozenset(keywords)
+        # Likes and categories repeat across users ("Sports", "Nike Running"): remember answers.
+        self._matched: dict[str, frozenset[str]] = {}
         self._patterns = {
             interest: re.compile(
                 r"\b(" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b",
@@ -25,9 +29,18 @@ class Taxonomy:
             for interest, words in keywords.items()
         }
 
-    def match(self, text: str) -> set[str]:
-        found = {name for name in self.names if name == text.strip().lower()}
-        found |= {interest for interest, p in self._patterns.items() if p.search(text)}
+    def match(self, text: str) -> frozenset[str]:
+        found = self._matched.get(text)
+        if found is None:
+            exact = text.strip().lower()
+            found = frozenset(
+                interest
+                for interest, pattern in self._patterns.items()
+                if interest == exact or pattern.search(text)
+            )
+            if len(self._matched) >= self.CACHE_LIMIT:
+                self._matched.clear()
+            self._matched[text] = found
         return found
 
     @classmethod
