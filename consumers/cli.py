@@ -133,6 +133,13 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from consumers.ingest import serve
+
+    serve(settings, args.host, args.port)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(run_demo(settings, args.users))
     return EXIT_OK
@@ -192,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-seconds", type=int, default=15, help="latency run length (15)")
     bench.add_argument("--naive-events", type=int, default=2_000, help="naive baseline size")
     bench.set_defaults(handler=cmd_bench)
+
+    ingest = sub.add_parser("ingest", help="HTTP endpoint for Auth0 Log Streams (custom webhook)")
+    ingest.add_argument("--host", default="127.0.0.1", help="interface (127.0.0.1; 0.0.0.0: all)")
+    ingest.add_argument("--port", type=int, default=8383, help="port (8383)")
+    ingest.set_defaults(handler=cmd_ingest)
 
     check = sub.add_parser("check", help="health probe: can we reach RabbitMQ and Elasticsearch?")
     check.set_defaults(handler=cmd_check)

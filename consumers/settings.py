@@ -87,6 +87,14 @@ class Settings(BaseSettings):
         default=1_048_576, ge=1_024, description="Largest accepted event body (bytes)."
     )
 
+    # Auth0 Log Stream ingest
+    ingest_token: SecretStr | None = Field(
+        default=None, description="The Log Stream's Authorization token (required by ingest)."
+    )
+    ingest_max_bytes: int = Field(
+        default=5 * 1_048_576, ge=1_024, description="Largest accepted webhook body (bytes)."
+    )
+
     # Operations
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_host: str = Field(
@@ -122,7 +130,7 @@ class Settings(BaseSettings):
         """Every secret string in force, for the log redaction processor."""
         secrets = [
             s.get_secret_value()
-            for s in (self.elasticsearch_api_key, self.elasticsearch_password)
+            for s in (self.elasticsearch_api_key, self.elasticsearch_password, self.ingest_token)
             if s is not None
         ]
         password = urlsplit(self.amqp_url.get_secret_value()).password
