@@ -115,13 +115,13 @@ def done_messages(metrics_text: str) -> int:
     return int(float(match[1])) if match else 0
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _peak_rss_mb(pid: int) -> float:
+def peak_rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmHWM:"):
@@ -129,33 +129,45 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _with_prefix(settings: Settings, prefix: str) -> Settings:
+def with_prefix(settings: Settings, prefix: str) -> Settings:
     return settings.model_copy(update={"name_prefix": prefix})
 
 
 @contextmanager
-def worker_process(settings: Settings) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """A real ``authstream run --stage index`` for these settings, with its metrics port."""
-    port = _free_port()
-    env = os.environ | {
+def authstream_process(
+    settings: Settings, command: list[str], **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``authstream COMMAND`` in its own process, on these settings; SIGTERM when done."""
+    environment = os.environ | {
         "AUTHSTREAM_AMQP_URL": settings.amqp_url.get_secret_value(),
         "AUTHSTREAM_ELASTICSEARCH_URL": settings.elasticsearch_url,
         "AUTHSTREAM_NAME_PREFIX": settings.name_prefix,
-        "AUTHSTREAM_METRICS_HOST": "127.0.0.1",
-        "AUTHSTREAM_METRICS_PORT": str(port),
         "AUTHSTREAM_LOG_LEVEL": "warning",
+        **env,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "consumers.cli", "run", "--stage", "index"], env=env
-    )
+    # Our own interpreter and module with fixed arguments: no untrusted input reaches the call.
+    process = subprocess.Popen([sys.executable, "-m", "consumers.cli", *command], env=environment)  # noqa: S603
     try:
-        yield process, port
+        yield process
     finally:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def worker_process(settings: Settings) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A real ``authstream run --stage index`` for these settings, with its metrics port."""
+    port = free_port()
+    with authstream_process(
+        settings,
+        ["run", "--stage", "index"],
+        AUTHSTREAM_METRICS_HOST="127.0.0.1",
+        AUTHSTREAM_METRICS_PORT=str(port),
+    ) as process:
+        yield process, port
 
 
 async def _settled(client: httpx.AsyncClient, port: int) -> int:
@@ -251,7 +263,7 @@ async def pipeline(settings: Settings, lines: list[bytes]) -> tuple[float, float
             raise RuntimeError(f"{len(report.failures)} events were not published")
         await _wait_for_settled(port, len(lines), process)
         seconds = time.perf_counter() - started
-        rss = _peak_rss_mb(process.pid)
+        rss = peak_rss_mb(process.pid)
     return seconds, rss
 
 
@@ -321,7 +333,7 @@ async def run_bench(
 ) -> BenchResult:
     run = uuid.uuid4().hex[:6]
     prefixes = {phase: f"bench{run}-{phase}-" for phase in ("limit", "pipe", "lat", "naive")}
-    phases = {phase: _with_prefix(settings, prefix) for phase, prefix in prefixes.items()}
+    phases = {phase: with_prefix(settings, prefix) for phase, prefix in prefixes.items()}
     say(f"generating {total:,} events (20% signups) ...")
     envelopes = workload(total)
     lines = [orjson.dumps(e) for e in envelopes]

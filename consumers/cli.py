@@ -121,10 +121,18 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from consumers.bench import format_result, run_bench  # keeps bench-only imports off startup
+    # Imported here: benchmark-only code stays off every other command's startup.
+    from consumers.bench import format_result, run_bench
+    from consumers.bench_ingest import format_ingest, run_ingest_bench
 
     def say(line: str) -> None:
         print(line, file=sys.stderr)
+
+    if args.events is None:
+        args.events = 50_000 if args.suite == "ingest" else 200_000
+    if args.suite == "ingest":
+        print(format_ingest(asyncio.run(run_ingest_bench(settings, args.events, args.senders))))
+        return EXIT_OK
 
     result = asyncio.run(
         run_bench(settings, args.events, args.rate, args.latency_seconds, args.naive_events, say)
@@ -193,8 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--users", type=int, default=500, help="customers to simulate (500)")
     demo.set_defaults(handler=cmd_demo)
 
-    bench = sub.add_parser("bench", help="measure the indexer against the bulk-helper limit")
-    bench.add_argument("--events", type=int, default=200_000, help="workload size (200,000)")
+    bench = sub.add_parser("bench", help="measure the indexer (or ingest) against its baselines")
+    bench.add_argument("suite", nargs="?", choices=["indexer", "ingest"], default="indexer")
+    bench.add_argument("--events", type=int, default=None, help="workload (200,000; ingest 50,000)")
+    bench.add_argument("--senders", type=int, default=4, help="ingest: concurrent senders (4)")
     bench.add_argument("--rate", type=int, default=1_000, help="offered load for latency (1,000/s)")
     bench.add_argument("--latency-seconds", type=int, default=15, help="latency run length (15)")
     bench.add_argument("--naive-events", type=int, default=2_000, help="naive baseline size")

@@ -5,9 +5,11 @@ const vm = require('node:vm');
 
 const rule = require('../rule');
 const publisher = require('../publisher');
-const { bundle } = require('../scripts/build-rule');
+const { actionBundle, ruleBundle } = require('../scripts/build');
 const { dependencies } = require('../package.json');
-const { AMQP_URL, USERS, privateExchange, ruleContext, validateEnvelope } = require('./helpers');
+const {
+  AMQP_URL, USERS, postLoginEvent, privateExchange, ruleContext, validateEnvelope,
+} = require('./helpers');
 
 after(() => publisher.close());
 
@@ -71,7 +73,7 @@ test('the paste-able Rule bundle runs in a Rules-like sandbox and publishes', as
     sandbox.global = sandbox;
     sandbox.globalThis = sandbox;
     vm.createContext(sandbox);
-    const authstreamRule = vm.runInContext(`(${bundle()})`, sandbox);
+    const authstreamRule = vm.runInContext(`(${ruleBundle()})`, sandbox);
     const context = ruleContext(USERS.google);
     const result = await new Promise((resolve) => {
       authstreamRule(USERS.google, context, (error, u, c) => resolve({ error, u, c }));
@@ -81,15 +83,37 @@ test('the paste-able Rule bundle runs in a Rules-like sandbox and publishes', as
     assert.ok(validateEnvelope(envelope));
     assert.equal(envelope.type, 'auth.login');
     assert.ok(required.includes(`amqplib@${dependencies.amqplib}`));
-    await sandbox.authstreamRuleModules('publisher').close();
+    await sandbox.authstreamModules('publisher').close();
   } finally {
     await exchange.close();
   }
 });
 
-test('dist/rule.paste.js is the current build (run `npm run build:rule` after a change)', () => {
+test('dist/ holds the current builds (run `npm run build` after a change)', () => {
   const fs = require('node:fs');
   const path = require('node:path');
-  const checkedIn = fs.readFileSync(path.join(__dirname, '..', 'dist', 'rule.paste.js'), 'utf8');
-  assert.equal(checkedIn, bundle());
+  const dist = (name) => fs.readFileSync(path.join(__dirname, '..', 'dist', name), 'utf8');
+  assert.equal(dist('rule.paste.js'), ruleBundle());
+  assert.equal(dist('action.paste.js'), actionBundle());
+});
+
+test('the paste-able Action runs in an Actions-like sandbox and publishes', async () => {
+  const exchange = await privateExchange();
+  try {
+    const sandbox = {
+      console, Buffer, URL, setTimeout, clearTimeout, exports: {},
+      require: (name) => (name === 'amqplib' || name.startsWith('node:') ? require(name) : undefined),
+    };
+    sandbox.global = sandbox;
+    vm.createContext(sandbox);
+    vm.runInContext(actionBundle(), sandbox);
+    const event = postLoginEvent(USERS.database, { secrets: { AMQP_URL, AMQP_EXCHANGE: exchange.name } });
+    await sandbox.exports.onExecutePostLogin(event, {});
+    const envelope = JSON.parse((await exchange.next()).content);
+    assert.ok(validateEnvelope(envelope), JSON.stringify(validateEnvelope.errors));
+    assert.equal(envelope.user.user_id, USERS.database.user_id);
+    await sandbox.authstreamModules('publisher').close();
+  } finally {
+    await exchange.close();
+  }
 });

@@ -11,12 +11,12 @@ import orjson
 import pytest
 
 from consumers.auth0_logs import event_type
+from consumers.bench import free_port
 from consumers.cli import main
 from consumers.events import decode_event
 from consumers.names import Names
 from consumers.settings import Settings
 from tests import broker, search
-from tests.consumers.test_run import free_port
 from tests.helpers import eventually
 from tests.workers import running
 

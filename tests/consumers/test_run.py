@@ -1,7 +1,6 @@
 """`authstream run` as a real process: metrics on /metrics, SIGTERM in the middle of the stream."""
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -10,6 +9,7 @@ import sys
 import httpx
 import pytest
 
+from consumers.bench import done_messages, free_port
 from consumers.cli import main
 from consumers.names import Names
 from consumers.settings import Settings
@@ -21,21 +21,11 @@ from tests.workers import running
 pytestmark = pytest.mark.integration
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def done_count(port: int) -> float:
+def done_count(port: int) -> int:
     try:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+        return done_messages(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
     except httpx.HTTPError:
-        return 0.0
-    match = re.search(
-        r'^authstream_messages_total\{outcome="done",stage="index"\} (\S+)$', text, re.M
-    )
-    return float(match[1]) if match else 0.0
+        return 0
 
 
 def test_sigterm_finishes_the_batch_in_flight_and_loses_nothing(
