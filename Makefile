@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: demo install services services-stop services-status test test-python test-js lint schemas clean
+.PHONY: demo install services services-stop services-status test test-python test-js node lint schemas bench clean
 
 install: $(BIN)/authstream
 
@@ -27,8 +27,17 @@ test: install services test-python test-js
 test-python:
 	$(BIN)/pytest
 
-test-js:
-	@if [ -f publisher_rule/package.json ]; then cd publisher_rule && npm ci --no-audit --no-fund && npm test; fi
+node:
+	@command -v npm >/dev/null || bash -c 'source deploy/local/common.sh; apt_install nodejs npm'
+
+test-js: node
+	cd publisher_rule && npm ci --no-audit --no-fund && npm test
+
+# Figures for BENCHMARKS.md: the indexer against its baselines, ingest, the Action's latency.
+bench: install services node
+	$(BIN)/authstream bench
+	$(BIN)/authstream bench ingest
+	cd publisher_rule && npm ci --no-audit --no-fund && npm run bench
 
 lint: install
 	$(BIN)/ruff check consumers schemas tests

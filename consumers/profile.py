@@ -22,6 +22,7 @@ from schemas import Event
 
 APPLIED_EVENTS_KEPT = 128
 PROFILE_EVENT_TYPES = frozenset({"auth.signup", "auth.login", "user.updated"})
+PROFILELESS_SOURCES = frozenset({"auth0-log-stream"})
 
 
 def event_fingerprint(event_id: str) -> str:
@@ -131,7 +132,8 @@ def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
     if event.context.connection and event.context.connection not in profile.connections:
         profile.connections = sorted({*profile.connections, event.context.connection})
     user_data = user.model_dump(mode="json", exclude_none=True)
-    if kind in PROFILE_EVENT_TYPES:
+    # Log Stream events name the user but carry no profile: they must not overwrite one.
+    if kind in PROFILE_EVENT_TYPES and event.source not in PROFILELESS_SOURCES:
         _apply_identity(profile, event, user_data)
     # Interests are a union over everything ever seen, so they are taken from each event as it is
     # folded (not from the latest snapshot): the result is the same in any order and batching.

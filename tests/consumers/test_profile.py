@@ -129,3 +129,19 @@ def test_a_fold_that_adds_nothing_reports_no_new_events() -> None:
     assert len(applied) == len(history()) and applied_again == []
     assert again == profile
     assert len(profile.applied_events) <= APPLIED_EVENTS_KEPT
+
+
+def test_a_log_stream_login_counts_but_does_not_overwrite_the_profile() -> None:
+    later = envelope(
+        type="auth.login",
+        occurred_at="2026-04-01T08:00:00Z",
+        source="auth0-log-stream",
+        user={"user_id": "facebook|7", "name": "a@x.io", "email": "a@x.io"},
+    )
+    profile, _ = fold(None, history(), TAXONOMY, NOW)
+    after, applied = fold(profile, [Event.model_validate(later)], TAXONOMY, NOW)
+    assert len(applied) == 1
+    assert after.counters["logins"] == profile.counters["logins"] + 1
+    assert after.last_login is not None and after.last_login.month == 4
+    assert profile.email == "v11@x.io" and after.email == "v11@x.io"  # not the log's user_name
+    assert after.auth0 == profile.auth0 and after.identity_updated_at == profile.identity_updated_at
