@@ -170,7 +170,10 @@ class IndexStage:
                 owners.append(("profile", user_id, positions))
         if not operations:
             return {}
-        response = await self.es.bulk(operations=operations)
+        # Only each item's status and error: the full answer costs more to parse than to send.
+        response = await self.es.bulk(
+            operations=operations, filter_path="items.*.status,items.*.error"
+        )
         conflicted: dict[str, list[int]] = {}
         for (kind, user_id, positions), entry in zip(owners, response["items"], strict=True):
             item = next(iter(entry.values()))

@@ -7,25 +7,25 @@ become events (no user, no log id) are skipped and listed in the answer, never r
 """
 
 import asyncio
+import contextlib
 import hmac
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-import aio_pika
-import aio_pika.exceptions
 import aiormq.exceptions
 import orjson
 import structlog
-from aio_pika.abc import AbstractConnection, AbstractExchange
 from aiohttp import web
+from aiormq.abc import AbstractChannel
 
-from consumers import amqp
 from consumers.auth0_logs import envelope_from
-from consumers.errors import BrokerUnavailable, ConfigurationError, InvalidEvent
+from consumers.errors import AuthstreamError, BrokerUnavailable, ConfigurationError, InvalidEvent
 from consumers.events import decode_event
 from consumers.names import Names
-from consumers.publish import message_for
+from consumers.publish import PublishRefused, confirm, open_channel
 from consumers.settings import Settings
+from schemas import Event
 
 log = structlog.get_logger("authstream.ingest")
 PATH = "/auth0/logs"
@@ -62,49 +62,38 @@ def authorized(header: str | None, token: str) -> bool:
 
 @dataclass
 class BrokerLink:
-    """One connection for the server's life, reopened on the next request after a failure."""
+    """One confirm channel for the server's life, reopened on the next request after a failure."""
 
     settings: Settings
-    connection: AbstractConnection | None = None
-    exchange: AbstractExchange | None = None
+    channel: AbstractChannel | None = None
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def get(self) -> AbstractExchange:
+    async def get(self) -> AbstractChannel:
         async with self.lock:
-            if self.connection is None or self.connection.is_closed or self.exchange is None:
+            if self.channel is None or self.channel.is_closed:
                 await self.drop()
-                with amqp.broker_errors(self.settings):
-                    self.connection = await aio_pika.connect(
-                        self.settings.amqp_url.get_secret_value(),
-                        timeout=amqp.CONNECT_TIMEOUT_S,
-                        client_properties={"connection_name": "authstream ingest"},
-                    )
-                    channel = await self.connection.channel(
-                        publisher_confirms=True, on_return_raises=True
-                    )
-                    self.exchange = await channel.get_exchange(
-                        Names(self.settings.name_prefix).exchange, ensure=True
-                    )
-            return self.exchange
+                self.channel = await self.stack.enter_async_context(
+                    open_channel(self.settings, name="authstream ingest")
+                )
+            return self.channel
 
     async def drop(self) -> None:
-        connection, self.connection, self.exchange = self.connection, None, None
-        if connection is not None and not connection.is_closed:
-            await connection.close()
+        self.channel = None
+        stack, self.stack = self.stack, AsyncExitStack()
+        with contextlib.suppress(Exception):  # it is already broken; we only free it
+            await stack.aclose()
 
 
-async def publish_all(link: BrokerLink, bodies: list[bytes], settings: Settings) -> None:
+async def publish_all(
+    link: BrokerLink, events: list[tuple[Event, bytes]], settings: Settings
+) -> None:
     """Publish every event and wait for every confirm; BrokerUnavailable if any is not confirmed."""
-    exchange = await link.get()
-    events = [decode_event(body, settings.max_event_bytes) for body in bodies]
+    channel = await link.get()
+    exchange = Names(settings.name_prefix).exchange
     try:
-        await asyncio.gather(
-            *(
-                exchange.publish(message_for(event, body), routing_key=event.type, mandatory=True)
-                for event, body in zip(events, bodies, strict=True)
-            )
-        )
-    except aio_pika.exceptions.DeliveryError as exc:
+        await asyncio.gather(*(confirm(channel, exchange, event, body) for event, body in events))
+    except PublishRefused as exc:
         raise BrokerUnavailable(f"the broker did not take an event: {exc}") from None
     except (aiormq.exceptions.AMQPError, ConnectionError, OSError) as exc:
         await link.drop()
@@ -127,29 +116,30 @@ def build_app(settings: Settings) -> web.Application:
             records = parse_body(await request.read())
         except InvalidEvent as exc:
             return web.json_response({"error": exc.reason}, status=400)
-        bodies, skipped = [], []
+        events: list[tuple[Event, bytes]] = []
+        skipped: list[dict[str, Any]] = []
         for position, record in enumerate(records):
             try:
                 envelope = envelope_from(record)
                 body = orjson.dumps(envelope)
-                decode_event(body, settings.max_event_bytes)  # the same contract as everywhere
-                bodies.append(body)
+                # The same contract as every other way in.
+                events.append((decode_event(body, settings.max_event_bytes), body))
             except InvalidEvent as exc:
                 skipped.append({"record": position, "reason": exc.reason})
         if skipped:
             log.warning("log records skipped", skipped=len(skipped), first=skipped[0]["reason"])
         try:
-            if bodies:
-                await publish_all(link, bodies, settings)
-        except BrokerUnavailable as exc:
-            log.warning("broker unavailable; Auth0 will retry", error=str(exc))
+            if events:
+                await publish_all(link, events, settings)
+        except AuthstreamError as exc:  # broker down, or not set up: Auth0 retries the batch
+            log.warning("events not published; Auth0 will retry", error=str(exc))
             return web.json_response({"error": "broker unavailable, retry later"}, status=503)
-        return web.json_response({"published": len(bodies), "skipped": skipped})
+        return web.json_response({"published": len(events), "skipped": skipped})
 
     async def healthz(request: web.Request) -> web.Response:
         try:
             await link.get()
-        except BrokerUnavailable:
+        except AuthstreamError:
             return web.json_response({"status": "broker unavailable"}, status=503)
         return web.json_response({"status": "ok"})
 

@@ -11,10 +11,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-import aio_pika
-import aio_pika.exceptions
+import aiormq
 import aiormq.exceptions
-from aio_pika.abc import AbstractExchange
+from aiormq.abc import AbstractChannel
 from pamqp.commands import Basic
 
 from consumers import amqp
@@ -26,6 +25,11 @@ from consumers.settings import Settings
 from schemas import SCHEMA_ID, Event
 
 READ_CHUNK = 1 << 16
+
+
+class PublishRefused(Exception):
+    """The broker did not take an event (returned as unroutable, or nacked)."""
+
 
 ErrorSink = Callable[[int, str], None]
 """Called with (line number, reason) as soon as a line is found invalid."""
@@ -69,22 +73,42 @@ def read_lines(stream: BinaryIO, max_bytes: int) -> Iterator[Line]:
             yield Line(number, body, size)
 
 
-def message_for(event: Event, body: bytes) -> aio_pika.Message:
-    return aio_pika.Message(
-        body=body,
+def properties_for(event: Event) -> Basic.Properties:
+    return Basic.Properties(
         content_type="application/json",
         content_encoding="utf-8",
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        delivery_mode=2,  # persistent
         message_id=event.event_id,
-        type=event.type,
+        message_type=event.type,
         headers={"authstream-schema": SCHEMA_ID, "authstream-source": event.source or "unknown"},
     )
 
 
-class Publisher:
-    """Publishes validated events with a bounded window of unconfirmed messages."""
+async def confirm(channel: AbstractChannel, exchange: str, event: Event, body: bytes) -> None:
+    """Publish one event and wait for the broker's confirm; PublishRefused says why not."""
+    try:
+        confirmation = await channel.basic_publish(
+            body,
+            exchange=exchange,
+            routing_key=event.type,
+            properties=properties_for(event),
+            mandatory=True,
+        )
+    except aiormq.exceptions.PublishError:
+        raise PublishRefused(f"no queue is bound for event type '{event.type}'") from None
+    if not isinstance(confirmation, Basic.Ack):
+        raise PublishRefused("the broker refused it (nack)")
 
-    def __init__(self, exchange: AbstractExchange, window: int) -> None:
+
+class Publisher:
+    """Publishes validated events with a bounded window of unconfirmed messages.
+
+    It speaks aiormq directly: aio-pika's message objects cost more CPU per event than the
+    validation does, and publishing is on the path of every event (measured in BENCHMARKS.md).
+    """
+
+    def __init__(self, channel: AbstractChannel, exchange: str, window: int) -> None:
+        self.channel = channel
         self.exchange = exchange
         self.window = asyncio.Semaphore(window)
         self.pending: set[asyncio.Task[None]] = set()
@@ -98,16 +122,10 @@ class Publisher:
 
     async def _publish_one(self, number: int, event: Event, body: bytes) -> None:
         try:
-            await self.exchange.publish(
-                message_for(event, body), routing_key=event.type, mandatory=True
-            )
+            await confirm(self.channel, self.exchange, event, body)
             self.report.published += 1
-        except aio_pika.exceptions.DeliveryError as exc:
-            if isinstance(exc.frame, Basic.Return):
-                reason = f"no queue is bound for event type '{event.type}'"
-            else:
-                reason = "the broker refused it (nack)"
-            self.report.failures.append((number, f"not published: {reason}"))
+        except PublishRefused as exc:
+            self.report.failures.append((number, f"not published: {exc}"))
         except (aiormq.exceptions.AMQPError, ConnectionError) as exc:
             self.report.failures.append((number, f"not published: {type(exc).__name__}"))
         finally:
@@ -119,20 +137,39 @@ class Publisher:
 
 
 @asynccontextmanager
-async def open_publisher(settings: Settings) -> AsyncIterator[Publisher]:
-    """A publisher on the events exchange; leaving the block waits for every confirm."""
-    names = Names(settings.name_prefix)
-    async with amqp.connect(settings, name="authstream publish") as connection:
+async def open_channel(settings: Settings, *, name: str) -> AsyncIterator[AbstractChannel]:
+    """A confirm channel on a connection of its own, after checking the exchange exists."""
+    exchange = Names(settings.name_prefix).exchange
+    with amqp.broker_errors(settings):
+        connection = await asyncio.wait_for(
+            aiormq.connect(
+                settings.amqp_url.get_secret_value(), client_properties={"connection_name": name}
+            ),
+            amqp.CONNECT_TIMEOUT_S,
+        )
+    try:
         with amqp.broker_errors(settings):
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             try:
-                exchange = await channel.get_exchange(names.exchange, ensure=True)
+                await channel.exchange_declare(exchange, passive=True)
             except aiormq.exceptions.ChannelNotFoundEntity:
                 raise ConfigurationError(
-                    f"exchange '{names.exchange}' does not exist: run `authstream setup` first"
+                    f"exchange '{exchange}' does not exist: run `authstream setup` first"
                 ) from None
-            publisher = Publisher(exchange, settings.publish_window)
-            yield publisher
+        yield channel
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def open_publisher(settings: Settings) -> AsyncIterator[Publisher]:
+    """A publisher on the events exchange; leaving the block waits for every confirm."""
+    async with open_channel(settings, name="authstream publish") as channel:
+        publisher = Publisher(
+            channel, Names(settings.name_prefix).exchange, settings.publish_window
+        )
+        yield publisher
+        with amqp.broker_errors(settings):
             await publisher.drain()
 
 

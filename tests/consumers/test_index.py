@@ -3,6 +3,7 @@
 import random
 
 import pytest
+from prometheus_client import REGISTRY
 
 from consumers.cli import main
 from consumers.names import Names
@@ -129,4 +130,64 @@ def test_user_deleted_erases_profile_and_history_and_a_late_event_cannot_revive(
     with search.client(settings) as es:
         visible = es.count(index=names.users_alias, query={"match_all": {}})["count"]
     assert visible == 1  # the alias hides the tombstone from segments and Kibana
+    assert broker.message_count(settings, names.parking_lot("index")) == 0
+
+
+def nested(depth: int) -> dict[str, object]:
+    value: dict[str, object] = {"leaf": "x"}
+    for _ in range(depth):
+        value = {"deeper": value}
+    return value
+
+
+def test_a_document_elasticsearch_rejects_is_parked_and_the_rest_of_the_batch_indexed(
+    settings: Settings, tmp_path
+) -> None:
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    good = [envelope(type="auth.login", user=user(n)) for n in range(3)]
+    # Valid for the contract, refused by the events mapping (flattened fields nest at most 20).
+    too_deep = envelope(type="behavior.page_viewed", user=user(9), data=nested(25))
+    publish(settings, [good[0], too_deep, good[1], good[2]], tmp_path)
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == 3, message="the good events")
+        eventually(lambda: broker.message_count(settings, names.parking_lot("index")) == 1)
+    [(_, properties, body)] = broker.drain(settings, names.parking_lot("index"))
+    assert properties.message_id == too_deep["event_id"] and body == dumps(too_deep)
+    assert "Elasticsearch rejected the document" in properties.headers["x-authstream-error"]
+    assert "depth" in properties.headers["x-authstream-error"]
+
+
+def test_throttled_writes_are_retried_not_parked(settings: Settings, tmp_path) -> None:
+    """Elasticsearch answers 429 per item under a write block (as at its disk flood stage)."""
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    publish(settings, [envelope(type="auth.signup", user=user(1))], tmp_path)
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == 1, message="the data stream exists")
+    block = {"index.blocks.read_only_allow_delete": True}
+    with search.client(settings) as es:
+        es.indices.put_settings(index=names.events_stream, settings=block)
+    try:
+        publish(settings, [envelope(type="auth.login", user=user(n)) for n in (2, 3)], tmp_path)
+        with running(settings):
+            retried = lambda: (
+                REGISTRY.get_sample_value(  # noqa: E731
+                    "authstream_messages_total", {"stage": "index", "outcome": "retry"}
+                )
+                or 0
+            )
+            before = retried()
+            eventually(lambda: retried() >= before + 2, message="the throttled events retried")
+            with search.client(settings) as es:
+                es.indices.put_settings(
+                    index=names.events_stream,
+                    settings={"index.blocks.read_only_allow_delete": None},
+                )
+            eventually(lambda: search.count_events(settings) == 3, timeout=30)
+    finally:
+        with search.client(settings) as es:
+            es.indices.put_settings(
+                index=names.events_stream, settings={"index.blocks.read_only_allow_delete": None}
+            )
     assert broker.message_count(settings, names.parking_lot("index")) == 0
