@@ -84,7 +84,7 @@ def ingest(settings: Settings, **env: str) -> Iterator[str]:
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.communicate(timeout=10)  # reaps it and closes its stderr pipe
 
 
 def post(url: str, body: bytes, token: str | None = TOKEN) -> httpx.Response:
