@@ -27,8 +27,8 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,6 +131,20 @@ def peak_rss_mb(pid: int) -> float:
 
 def with_prefix(settings: Settings, prefix: str) -> Settings:
     return settings.model_copy(update={"name_prefix": prefix})
+
+
+@asynccontextmanager
+async def throwaway_setups(settings: Settings, *phases: str) -> AsyncIterator[dict[str, Settings]]:
+    """Settings per phase, each under a fresh prefix, set up now and removed when done."""
+    run = uuid.uuid4().hex[:6]
+    prefixed = {phase: with_prefix(settings, f"bench{run}-{phase}-") for phase in phases}
+    try:
+        for phase_settings in prefixed.values():
+            await run_setup(phase_settings)
+        yield prefixed
+    finally:
+        for phase_settings in prefixed.values():
+            await remove_everything(phase_settings)
 
 
 @contextmanager
@@ -331,17 +345,12 @@ async def run_bench(
     naive_events: int,
     say: Any = print,
 ) -> BenchResult:
-    run = uuid.uuid4().hex[:6]
-    prefixes = {phase: f"bench{run}-{phase}-" for phase in ("limit", "pipe", "lat", "naive")}
-    phases = {phase: with_prefix(settings, prefix) for phase, prefix in prefixes.items()}
     say(f"generating {total:,} events (20% signups) ...")
     envelopes = workload(total)
     lines = [orjson.dumps(e) for e in envelopes]
     events = [decode_event(line, settings.max_event_bytes) for line in lines]
     latency_lines = [orjson.dumps(e) for e in workload(rate * latency_seconds, seed=12)]
-    try:
-        for phase in phases.values():
-            await run_setup(phase)
+    async with throwaway_setups(settings, "limit", "pipe", "lat", "naive") as phases:
         say("limit baseline: the same writes straight from memory with the bulk helper ...")
         limit_eps = await limit_baseline(phases["limit"], events)
         say("pipeline: publish → RabbitMQ → authstream run → Elasticsearch → ack ...")
@@ -350,9 +359,6 @@ async def run_bench(
         latencies = await latency(phases["lat"], latency_lines, rate)
         say(f"naive baseline: one request per event, {naive_events:,} events ...")
         naive_eps = await naive_baseline(phases["naive"], events[:naive_events])
-    finally:
-        for phase in phases.values():
-            await remove_everything(phase)
     throughput = total / seconds
     return BenchResult(
         events=total,

@@ -19,8 +19,7 @@ import httpx
 import orjson
 
 from consumers.auth0_logs import envelope_from
-from consumers.bench import authstream_process, free_port, peak_rss_mb, percentile, with_prefix
-from consumers.provision import remove_everything, run_setup
+from consumers.bench import authstream_process, free_port, peak_rss_mb, percentile, throwaway_setups
 from consumers.publish import publish_stream
 from consumers.settings import Settings
 
@@ -113,11 +112,8 @@ async def run_ingest_bench(settings: Settings, events: int, senders: int) -> Ing
         b"\n".join(orjson.dumps(r) for r in records[i : i + BATCH])
         for i in range(0, len(records), BATCH)
     ]
-    phases = {p: with_prefix(settings, f"bench{uuid.uuid4().hex[:6]}-{p}-") for p in ("in", "lim")}
     port = free_port()
-    for phase in phases.values():
-        await run_setup(phase)
-    try:
+    async with throwaway_setups(settings, "in", "lim") as phases:
         with authstream_process(
             phases["in"], ["ingest", "--port", str(port)], AUTHSTREAM_INGEST_TOKEN=TOKEN
         ) as server:
@@ -126,9 +122,6 @@ async def run_ingest_bench(settings: Settings, events: int, senders: int) -> Ing
         started = time.perf_counter()
         await publish_stream(io.BytesIO(lines), phases["lim"])
         limit = events / (time.perf_counter() - started)
-    finally:
-        for phase in phases.values():
-            await remove_everything(phase)
     eps = events / seconds
     return IngestResult(
         events=events,
