@@ -3,13 +3,13 @@
 import random
 
 import pytest
-from prometheus_client import REGISTRY
 
 from consumers.cli import main
 from consumers.names import Names
 from consumers.settings import Settings
 from tests import broker, search
 from tests.helpers import dumps, envelope, eventually
+from tests.metrics import sample
 from tests.workers import running
 
 pytestmark = pytest.mark.integration
@@ -171,14 +171,12 @@ def test_throttled_writes_are_retried_not_parked(settings: Settings, tmp_path) -
     try:
         publish(settings, [envelope(type="auth.login", user=user(n)) for n in (2, 3)], tmp_path)
         with running(settings):
-            retried = lambda: (
-                REGISTRY.get_sample_value(  # noqa: E731
-                    "authstream_messages_total", {"stage": "index", "outcome": "retry"}
-                )
-                or 0
+            series = {"stage": "index", "outcome": "retry"}
+            before = sample("authstream_messages_total", **series)
+            eventually(
+                lambda: sample("authstream_messages_total", **series) >= before + 2,
+                message="the throttled events retried",
             )
-            before = retried()
-            eventually(lambda: retried() >= before + 2, message="the throttled events retried")
             with search.client(settings) as es:
                 es.indices.put_settings(
                     index=names.events_stream,

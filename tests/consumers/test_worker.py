@@ -5,13 +5,13 @@ import urllib.parse
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY
 
 from consumers.cli import main
 from consumers.names import Names
 from consumers.settings import Settings
 from tests import broker, search
 from tests.helpers import dumps, envelope, eventually
+from tests.metrics import sample
 from tests.proxy import proxy_to
 from tests.workers import running
 
@@ -60,9 +60,10 @@ def test_elasticsearch_outage_holds_the_batch_and_resumes_without_parking(
     assert main(["setup"]) == 0
     names = Names(settings.name_prefix)
     es = urllib.parse.urlsplit(settings.elasticsearch_url)
-    down = lambda: REGISTRY.get_sample_value(  # noqa: E731
-        "authstream_dependency_down", {"stage": "index"}
-    )
+
+    def down() -> float:
+        return sample("authstream_dependency_down", stage="index")
+
     with proxy_to(es.hostname or "127.0.0.1", es.port or 9200) as proxy:
         through_proxy = settings.model_copy(
             update={"elasticsearch_url": f"http://127.0.0.1:{proxy.port}"}
@@ -101,9 +102,10 @@ def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
     assert main(["setup"]) == 0
     names = Names(settings.name_prefix)
     events = tenant(range(200), 9)
-    reconnects = lambda: (  # noqa: E731
-        REGISTRY.get_sample_value("authstream_broker_reconnects_total", {"stage": "index"}) or 0
-    )
+
+    def reconnects() -> float:
+        return sample("authstream_broker_reconnects_total", stage="index")
+
     before = reconnects()
     small_batches = settings.model_copy(update={"batch_size": 50})
     publish(events[:1000], tmp_path)
