@@ -4,6 +4,7 @@ The users and permissions from the file are created on the real broker in a thro
 (same regexes, own user names and passwords), then exercised with a real client.
 """
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,8 +15,12 @@ import httpx
 import pika
 import pika.exceptions
 import pytest
+from pydantic import SecretStr
 
+from consumers import amqp, dlq
+from consumers.names import Names
 from consumers.settings import Settings
+from consumers.topology import build_topology, declare_topology
 
 pytestmark = pytest.mark.integration
 DEFINITIONS = Path(__file__).parents[2] / "deploy" / "rabbitmq" / "definitions.json"
@@ -54,6 +59,7 @@ def broker(settings: Settings) -> Iterator[dict[str, str]]:
             yield {
                 "admin": f"amqp://{admin[0]}:{admin[1]}@{where}",
                 "auth0": f"amqp://{users['authstream-auth0']}:{password}@{where}",
+                "worker": f"amqp://{users['authstream-worker']}:{password}@{where}",
             }
         finally:
             api.delete(f"/api/vhosts/{vhost}")
@@ -101,3 +107,29 @@ def test_the_auth0_user_publishes_but_cannot_consume_bind_or_declare(broker) -> 
     finally:
         auth0.close()
         admin.close()
+
+
+def test_the_worker_user_can_declare_the_topology_consume_retry_and_replay(
+    broker, settings: Settings
+) -> None:
+    """What the stages do on the broker, done by the product's own code as the worker user."""
+    worker = settings.model_copy(
+        update={"amqp_url": SecretStr(broker["worker"]), "name_prefix": ""}
+    )
+
+    async def declare() -> None:
+        async with amqp.connect(worker) as connection:
+            await declare_topology(connection, build_topology(worker))
+
+    asyncio.run(declare())
+    names = Names()
+    with pika.BlockingConnection(pika.URLParameters(broker["worker"])) as connection:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.basic_publish(names.exchange, "auth.login", b"{}")
+        method, _, body = channel.basic_get(names.work_queue("index"), auto_ack=False)
+        assert method is not None and body == b"{}"
+        # Retries and the parking lot go through the default exchange.
+        channel.basic_publish("", names.parking_lot("index"), body)
+        channel.basic_ack(method.delivery_tag)
+    assert asyncio.run(dlq.replay(worker, "index", None)) == 1
