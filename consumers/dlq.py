@@ -17,12 +17,12 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from consumers import amqp
 from consumers.names import Names
-from consumers.parking import ATTEMPTS, ERROR, FAILED_AT, parked_info
+from consumers.parking import ATTEMPTS, BROKER_DEATH_HEADERS, ERROR, FAILED_AT, parked_info
 from consumers.settings import Settings
 
 REPLAYED = "x-authstream-replayed"
 # Headers describing the last failure; a replayed message starts with a clean slate.
-_FAILURE_HEADERS = (ATTEMPTS, ERROR, FAILED_AT, "x-death", "x-delivery-count")
+_FAILURE_HEADERS = BROKER_DEATH_HEADERS | {ATTEMPTS, ERROR, FAILED_AT}
 
 
 @dataclass(frozen=True)

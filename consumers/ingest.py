@@ -35,10 +35,9 @@ def parse_body(body: bytes) -> list[Any]:
     """Records from a JSONARRAY, JSONOBJECT or JSONLINES body; InvalidEvent when it is none."""
     try:
         document = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        document = None
-    else:
         return document if isinstance(document, list) else [document]
+    except orjson.JSONDecodeError:
+        pass  # not one JSON document: JSON lines
     records = []
     for number, line in enumerate(body.splitlines(), start=1):
         if not line.strip():

@@ -16,6 +16,16 @@ STAGE = "x-authstream-stage"
 ROUTING_KEY = "x-authstream-routing-key"
 FAILED_AT = "x-authstream-failed-at"
 MAX_REASON_CHARS = 2_000
+# What the broker adds when it dead-letters a message; a republished copy starts without them.
+BROKER_DEATH_HEADERS = frozenset(
+    {
+        "x-death",
+        "x-delivery-count",
+        "x-first-death-exchange",
+        "x-first-death-queue",
+        "x-first-death-reason",
+    }
+)
 
 
 def attempts_of(properties: Basic.Properties) -> int:
@@ -33,16 +43,7 @@ def with_failure(
 ) -> Basic.Properties:
     """A copy of the properties carrying the failure, ready to republish."""
     headers: dict[str, Any] = {
-        k: v
-        for k, v in (properties.headers or {}).items()
-        if k
-        not in (
-            "x-death",
-            "x-delivery-count",
-            "x-first-death-exchange",
-            "x-first-death-queue",
-            "x-first-death-reason",
-        )
+        k: v for k, v in (properties.headers or {}).items() if k not in BROKER_DEATH_HEADERS
     }
     headers |= {
         ATTEMPTS: attempts,

@@ -141,12 +141,7 @@ async def open_channel(settings: Settings, *, name: str) -> AsyncIterator[Abstra
     """A confirm channel on a connection of its own, after checking the exchange exists."""
     exchange = Names(settings.name_prefix).exchange
     with amqp.broker_errors(settings):
-        connection = await asyncio.wait_for(
-            aiormq.connect(
-                settings.amqp_url.get_secret_value(), client_properties={"connection_name": name}
-            ),
-            amqp.CONNECT_TIMEOUT_S,
-        )
+        connection = await amqp.connect_raw(settings, name=name)
     try:
         with amqp.broker_errors(settings):
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)

@@ -20,7 +20,7 @@ import structlog
 from aiormq.abc import AbstractChannel, DeliveredMessage
 from pamqp.commands import Basic
 
-from consumers import metrics, parking
+from consumers import amqp, metrics, parking
 from consumers.errors import BrokerUnavailable, InvalidEvent, RetryableError
 from consumers.events import decode_event
 from consumers.names import Names
@@ -111,9 +111,8 @@ class Worker:
         log.info("worker stopped", queue=self.queue, processed=self.processed)
 
     async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
-        connection = await aiormq.connect(
-            self.settings.amqp_url.get_secret_value(),
-            client_properties={"connection_name": f"authstream {self.stage.name} worker"},
+        connection = await amqp.connect_raw(
+            self.settings, name=f"authstream {self.stage.name} worker"
         )
         try:
             consume = await connection.channel(publisher_confirms=False)
