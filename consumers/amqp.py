@@ -1,13 +1,13 @@
-"""RabbitMQ connections, with aio-pika's and aiormq's exceptions translated once, here."""
+"""aio-pika connections (topology, parking-lot tools), with their exceptions translated once, here.
 
-import asyncio
+The per-message paths (publishing, the worker loop) use pika instead: ``consumers.broker_link``.
+"""
+
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import aio_pika
-import aiormq
-import aiormq.abc
 import aiormq.exceptions
 from aio_pika.abc import AbstractConnection
 
@@ -53,20 +53,6 @@ def broker_errors(settings: Settings) -> Iterator[None]:
         raise BrokerUnavailable(
             f"RabbitMQ at {where} is unreachable: {type(exc).__name__}"
         ) from None
-
-
-async def connect_raw(settings: Settings, *, name: str) -> aiormq.abc.AbstractConnection:
-    """An aiormq connection, for the per-message hot paths (worker loop, publisher).
-
-    The caller closes it and decides what a failure means: the worker reconnects on any,
-    the publisher translates them with ``broker_errors``.
-    """
-    return await asyncio.wait_for(
-        aiormq.connect(
-            settings.amqp_url.get_secret_value(), client_properties={"connection_name": name}
-        ),
-        CONNECT_TIMEOUT_S,
-    )
 
 
 @asynccontextmanager

@@ -10,8 +10,9 @@
         └── ConfigurationError          bad settings, credentials refused, missing topology
             └── TopologyConflict        an existing queue/exchange/index is declared differently
 
-Foreign exceptions (aiormq, elasticsearch, httpx) are translated once, where they enter
-(``consumers.amqp``, ``consumers.elastic``); nothing inside the pipeline catches them again.
+Foreign exceptions (pika, aio-pika, elasticsearch, httpx) are translated once, where they enter
+(``consumers.broker_link``, ``consumers.amqp``, ``consumers.elastic``); nothing inside the
+pipeline catches them again.
 """
 
 

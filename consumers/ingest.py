@@ -13,17 +13,16 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiormq.exceptions
 import orjson
 import structlog
 from aiohttp import web
-from aiormq.abc import AbstractChannel
 
 from consumers.auth0_logs import envelope_from
+from consumers.broker_link import ConfirmChannel, PublishRefused
 from consumers.errors import AuthstreamError, BrokerUnavailable, ConfigurationError, InvalidEvent
 from consumers.events import decode_event
 from consumers.names import Names
-from consumers.publish import PublishRefused, confirm, open_channel
+from consumers.publish import confirm, open_channel
 from consumers.settings import Settings
 from schemas import Event
 
@@ -64,13 +63,13 @@ class BrokerLink:
     """One confirm channel for the server's life, reopened on the next request after a failure."""
 
     settings: Settings
-    channel: AbstractChannel | None = None
+    channel: ConfirmChannel | None = None
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def get(self) -> AbstractChannel:
+    async def get(self) -> ConfirmChannel:
         async with self.lock:
-            if self.channel is None or self.channel.is_closed:
+            if self.channel is None or not self.channel.is_open:
                 await self.drop()
                 self.channel = await self.stack.enter_async_context(
                     open_channel(self.settings, name="authstream ingest")
@@ -94,9 +93,9 @@ async def publish_all(
         await asyncio.gather(*(confirm(channel, exchange, event, body) for event, body in events))
     except PublishRefused as exc:
         raise BrokerUnavailable(f"the broker did not take an event: {exc}") from None
-    except (aiormq.exceptions.AMQPError, ConnectionError, OSError) as exc:
+    except BrokerUnavailable:
         await link.drop()
-        raise BrokerUnavailable(f"lost the broker while publishing: {type(exc).__name__}") from None
+        raise
 
 
 def build_app(settings: Settings) -> web.Application:

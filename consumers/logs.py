@@ -30,7 +30,7 @@ def secret_masker(secrets: Iterable[str]) -> Processor:
 
 def configure_logging(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
     # The AMQP clients log connection failures themselves; we translate and report those once.
-    for noisy in ("aiormq", "aio_pika"):
+    for noisy in ("pika", "aiormq", "aio_pika"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Processor = (

@@ -4,11 +4,12 @@ The original body and headers are kept; authstream adds its own ``x-authstream-*
 attempts so far, the last error, the stage, the original routing key and when it failed.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from pamqp.commands import Basic
+from pika.spec import BasicProperties
 
 ATTEMPTS = "x-authstream-attempts"
 ERROR = "x-authstream-error"
@@ -28,19 +29,26 @@ BROKER_DEATH_HEADERS = frozenset(
 )
 
 
-def attempts_of(properties: Basic.Properties) -> int:
+class WithHeaders(Protocol):
+    """Message properties from any client (pika's worker path, aio-pika's parking-lot tools)."""
+
+    @property
+    def headers(self) -> Mapping[str, Any] | None: ...
+
+
+def attempts_of(properties: WithHeaders) -> int:
     value = (properties.headers or {}).get(ATTEMPTS, 0)
     return value if isinstance(value, int) else 0
 
 
-def original_routing_key(properties: Basic.Properties, delivered_with: str) -> str:
+def original_routing_key(properties: WithHeaders, delivered_with: str) -> str:
     value = (properties.headers or {}).get(ROUTING_KEY)
     return value if isinstance(value, str) else delivered_with
 
 
 def with_failure(
-    properties: Basic.Properties, *, stage: str, reason: str, attempts: int, routing_key: str
-) -> Basic.Properties:
+    properties: BasicProperties, *, stage: str, reason: str, attempts: int, routing_key: str
+) -> BasicProperties:
     """A copy of the properties carrying the failure, ready to republish."""
     headers: dict[str, Any] = {
         k: v for k, v in (properties.headers or {}).items() if k not in BROKER_DEATH_HEADERS
@@ -52,14 +60,14 @@ def with_failure(
         ROUTING_KEY: routing_key,
         FAILED_AT: datetime.now(UTC).isoformat(),
     }
-    return Basic.Properties(
+    return BasicProperties(
         content_type=properties.content_type,
         content_encoding=properties.content_encoding,
         headers=headers,
         delivery_mode=2,
         message_id=properties.message_id,
         timestamp=properties.timestamp,
-        message_type=properties.message_type,
+        type=properties.type,
     )
 
 
@@ -75,7 +83,7 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def parked_info(properties: Basic.Properties, delivered_with: str) -> ParkedInfo:
+def parked_info(properties: WithHeaders, delivered_with: str) -> ParkedInfo:
     """Why a parked message is there; messages the broker parked (delivery limit) have x-death."""
     headers = properties.headers or {}
     reason = headers.get(ERROR)

@@ -11,13 +11,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-import aiormq
-import aiormq.exceptions
-from aiormq.abc import AbstractChannel
-from pamqp.commands import Basic
+from pika.spec import BasicProperties
 
-from consumers import amqp
-from consumers.errors import ConfigurationError, InvalidEvent
+from consumers.broker_link import ConfirmChannel, open_confirm_channel
+from consumers.errors import InvalidEvent
 from consumers.events import decode_event
 from consumers.names import Names
 from consumers.progress import Progress
@@ -25,10 +22,6 @@ from consumers.settings import Settings
 from schemas import SCHEMA_ID, Event
 
 READ_CHUNK = 1 << 16
-
-
-class PublishRefused(Exception):
-    """The broker did not take an event (returned as unroutable, or nacked)."""
 
 
 ErrorSink = Callable[[int, str], None]
@@ -73,87 +66,65 @@ def read_lines(stream: BinaryIO, max_bytes: int) -> Iterator[Line]:
             yield Line(number, body, size)
 
 
-def properties_for(event: Event) -> Basic.Properties:
-    return Basic.Properties(
+def properties_for(event: Event) -> BasicProperties:
+    return BasicProperties(
         content_type="application/json",
         content_encoding="utf-8",
         delivery_mode=2,  # persistent
         message_id=event.event_id,
-        message_type=event.type,
+        type=event.type,
         headers={"authstream-schema": SCHEMA_ID, "authstream-source": event.source or "unknown"},
     )
 
 
-async def confirm(channel: AbstractChannel, exchange: str, event: Event, body: bytes) -> None:
-    """Publish one event and wait for the broker's confirm; PublishRefused says why not."""
-    try:
-        confirmation = await channel.basic_publish(
-            body,
-            exchange=exchange,
-            routing_key=event.type,
-            properties=properties_for(event),
-            mandatory=True,
-        )
-    except aiormq.exceptions.PublishError:
-        raise PublishRefused(f"no queue is bound for event type '{event.type}'") from None
-    if not isinstance(confirmation, Basic.Ack):
-        raise PublishRefused("the broker refused it (nack)")
+def confirm(
+    channel: ConfirmChannel, exchange: str, event: Event, body: bytes
+) -> "asyncio.Future[None]":
+    """Publish one event; the future settles on the broker's confirm (PublishRefused if not)."""
+    return channel.publish(exchange, event.type, body, properties_for(event))
 
 
 class Publisher:
     """Publishes validated events with a bounded window of unconfirmed messages.
 
-    It speaks aiormq directly: aio-pika's message objects cost more CPU per event than the
-    validation does, and publishing is on the path of every event (measured in BENCHMARKS.md).
+    A message costs one future and a callback, no task: on the path of every event, that is
+    measurable (BENCHMARKS.md).
     """
 
-    def __init__(self, channel: AbstractChannel, exchange: str, window: int) -> None:
+    def __init__(self, channel: ConfirmChannel, exchange: str, window: int) -> None:
         self.channel = channel
         self.exchange = exchange
         self.window = asyncio.Semaphore(window)
-        self.pending: set[asyncio.Task[None]] = set()
+        self.in_flight: set[asyncio.Future[None]] = set()
         self.report = PublishReport()
 
     async def publish(self, number: int, event: Event, body: bytes) -> None:
         await self.window.acquire()
-        task = asyncio.create_task(self._publish_one(number, event, body))
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
+        settled = confirm(self.channel, self.exchange, event, body)
+        self.in_flight.add(settled)
+        settled.add_done_callback(lambda future: self._settled(number, future))
 
-    async def _publish_one(self, number: int, event: Event, body: bytes) -> None:
-        try:
-            await confirm(self.channel, self.exchange, event, body)
+    def _settled(self, number: int, future: "asyncio.Future[None]") -> None:
+        self.in_flight.discard(future)
+        self.window.release()
+        if (exc := future.exception()) is None:
             self.report.published += 1
-        except PublishRefused as exc:
+        else:  # PublishRefused or BrokerUnavailable, both say why
             self.report.failures.append((number, f"not published: {exc}"))
-        except (aiormq.exceptions.AMQPError, ConnectionError) as exc:
-            self.report.failures.append((number, f"not published: {type(exc).__name__}"))
-        finally:
-            self.window.release()
 
     async def drain(self) -> None:
-        if self.pending:
-            await asyncio.gather(*self.pending)
+        # Loop: the report is updated by done-callbacks, which run after the futures settle.
+        while self.in_flight:
+            await asyncio.gather(*self.in_flight, return_exceptions=True)
 
 
 @asynccontextmanager
-async def open_channel(settings: Settings, *, name: str) -> AsyncIterator[AbstractChannel]:
+async def open_channel(settings: Settings, *, name: str) -> AsyncIterator[ConfirmChannel]:
     """A confirm channel on a connection of its own, after checking the exchange exists."""
-    exchange = Names(settings.name_prefix).exchange
-    with amqp.broker_errors(settings):
-        connection = await amqp.connect_raw(settings, name=name)
-    try:
-        with amqp.broker_errors(settings):
-            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-            try:
-                await channel.exchange_declare(exchange, passive=True)
-            except aiormq.exceptions.ChannelNotFoundEntity:
-                raise ConfigurationError(
-                    f"exchange '{exchange}' does not exist: run `authstream setup` first"
-                ) from None
+    async with open_confirm_channel(
+        settings, name=name, exchange=Names(settings.name_prefix).exchange
+    ) as channel:
         yield channel
-    finally:
-        await connection.close()
 
 
 @asynccontextmanager
@@ -164,8 +135,7 @@ async def open_publisher(settings: Settings) -> AsyncIterator[Publisher]:
             channel, Names(settings.name_prefix).exchange, settings.publish_window
         )
         yield publisher
-        with amqp.broker_errors(settings):
-            await publisher.drain()
+        await publisher.drain()
 
 
 async def publish_stream(

@@ -14,13 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import aiormq
-import aiormq.exceptions
 import structlog
-from aiormq.abc import AbstractChannel, DeliveredMessage
-from pamqp.commands import Basic
+from pika.channel import Channel
 
-from consumers import amqp, metrics, parking
+from consumers import broker_link, metrics, parking
+from consumers.broker_link import LINK_ERRORS, ConfirmChannel, Delivery
 from consumers.errors import BrokerUnavailable, InvalidEvent, RetryableError
 from consumers.events import decode_event
 from consumers.names import Names
@@ -67,16 +65,6 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
     return True
 
 
-def _delivery_tag(message: DeliveredMessage) -> int:
-    assert isinstance(message.delivery, Basic.Deliver) and message.delivery.delivery_tag is not None
-    return message.delivery.delivery_tag
-
-
-def _routing_key(message: DeliveredMessage) -> str:
-    assert isinstance(message.delivery, Basic.Deliver)
-    return message.delivery.routing_key or ""
-
-
 class Worker:
     def __init__(self, settings: Settings, stage: Stage) -> None:
         self.settings = settings
@@ -91,14 +79,8 @@ class Worker:
         while not stop.is_set():
             try:
                 await self._session(stop, backoff)
-            except (
-                BrokerUnavailable,
-                aiormq.exceptions.AMQPError,
-                # Using a channel the broker already closed (e.g. acking mid-batch after a cut).
-                aiormq.exceptions.ChannelInvalidStateError,
-                ConnectionError,
-                OSError,
-            ) as exc:
+            # LINK_ERRORS: using a channel that is already gone (e.g. acking after a cut).
+            except (BrokerUnavailable, *LINK_ERRORS) as exc:
                 metrics.RECONNECTS.labels(self.stage.name).inc()
                 delay = backoff.next()
                 log.warning(
@@ -111,24 +93,26 @@ class Worker:
         log.info("worker stopped", queue=self.queue, processed=self.processed)
 
     async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
-        connection = await amqp.connect_raw(
+        connection = await broker_link.open_connection(
             self.settings, name=f"authstream {self.stage.name} worker"
         )
+        lost = asyncio.Event()
+        connection.add_on_close_callback(lambda *_: lost.set())
         try:
-            consume = await connection.channel(publisher_confirms=False)
-            publish = await connection.channel(publisher_confirms=True)
-            await consume.basic_qos(prefetch_count=self.settings.prefetch)
-            inbox: asyncio.Queue[DeliveredMessage] = asyncio.Queue()
-
-            async def deliver(message: DeliveredMessage) -> None:
-                inbox.put_nowait(message)
-
-            consumer = await consume.basic_consume(self.queue, deliver, no_ack=False)
+            inbox: asyncio.Queue[Delivery] = asyncio.Queue()
+            consume, consumer_tag = await broker_link.consume(
+                connection, self.queue, self.settings.prefetch, inbox.put_nowait
+            )
+            consume.add_on_close_callback(lambda *_: lost.set())
+            publish = await broker_link.confirm_mode(
+                await broker_link.open_channel(connection), self.settings.amqp_url_redacted
+            )
             log.info("consuming", queue=self.queue, prefetch=self.settings.prefetch)
             backoff.reset()
             while not stop.is_set():
                 batch = await self._collect(inbox, stop)
-                if connection.is_closed:
+                if lost.is_set():
+                    # Tags from this channel are void now: the broker redelivers the batch.
                     raise BrokerUnavailable("connection closed")
                 if batch:
                     try:
@@ -136,14 +120,14 @@ class Worker:
                     except Stopping:
                         break
             # Unprocessed deliveries go back to the queue when the channel closes.
-            if not consume.is_closed and consumer.consumer_tag:
-                await consume.basic_cancel(consumer.consumer_tag)
+            if consume.is_open:
+                consume.basic_cancel(consumer_tag)
         finally:
-            await connection.close()
+            await broker_link.close_connection(connection)
 
     async def _collect(
-        self, inbox: "asyncio.Queue[DeliveredMessage]", stop: asyncio.Event
-    ) -> list[DeliveredMessage]:
+        self, inbox: "asyncio.Queue[Delivery]", stop: asyncio.Event
+    ) -> list[Delivery]:
         try:
             first = await asyncio.wait_for(inbox.get(), IDLE_POLL_S)
         except TimeoutError:
@@ -164,9 +148,9 @@ class Worker:
 
     async def _process(
         self,
-        batch: list[DeliveredMessage],
-        consume: AbstractChannel,
-        publish: AbstractChannel,
+        batch: list[Delivery],
+        consume: Channel,
+        publish: ConfirmChannel,
         stop: asyncio.Event,
     ) -> None:
         started = asyncio.get_running_loop().time()
@@ -183,7 +167,7 @@ class Worker:
             for position, outcome in zip(positions, await self._handle(events, stop), strict=True):
                 outcomes[position] = outcome
         await self._settle(batch, outcomes, publish)
-        await consume.basic_ack(_delivery_tag(batch[-1]), multiple=True)
+        consume.basic_ack(batch[-1].delivery_tag, multiple=True)
         self.processed += len(batch)
         self._observe(outcomes, asyncio.get_running_loop().time() - started)
 
@@ -223,16 +207,16 @@ class Worker:
 
     async def _settle(
         self,
-        batch: list[DeliveredMessage],
+        batch: list[Delivery],
         outcomes: Sequence[Outcome | None],
-        publish: AbstractChannel,
+        publish: ConfirmChannel,
     ) -> None:
         """Send retries and parked copies; every one must be confirmed before the batch is acked."""
         sends = []
         for message, outcome in zip(batch, outcomes, strict=True):
             if outcome is None or outcome.kind == "done":
                 continue
-            properties = message.header.properties
+            properties = message.properties
             attempts = parking.attempts_of(properties) + 1
             if outcome.kind == "retry" and attempts < self.settings.max_attempts:
                 delays = self.settings.retry_delays_ms
@@ -253,9 +237,11 @@ class Worker:
                 stage=self.stage.name,
                 reason=outcome.reason,
                 attempts=attempts,
-                routing_key=parking.original_routing_key(properties, _routing_key(message)),
+                routing_key=parking.original_routing_key(properties, message.routing_key),
             )
-            sends.append(publish.basic_publish(message.body, routing_key=target, properties=copy))
-        for confirmation in await asyncio.gather(*sends):
-            if not isinstance(confirmation, Basic.Ack):
-                raise BrokerUnavailable("the broker did not confirm a retry/parked copy")
+            sends.append(publish.publish("", target, message.body, copy))
+        for confirmation in await asyncio.gather(*sends, return_exceptions=True):
+            if isinstance(confirmation, BaseException):
+                raise BrokerUnavailable(
+                    f"the broker did not confirm a retry/parked copy: {confirmation}"
+                )

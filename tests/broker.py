@@ -1,12 +1,16 @@
 """Test-side RabbitMQ access with pika (a different client than the product uses, on purpose)."""
 
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
 from consumers.settings import Settings
+
+MANAGEMENT_URL = "http://127.0.0.1:15672"
 
 
 @contextmanager
@@ -34,3 +38,16 @@ def drain(
 def message_count(settings: Settings, queue: str) -> int:
     with channel(settings) as ch:
         return int(ch.queue_declare(queue, passive=True).method.message_count)
+
+
+def cut_connections(name: str) -> int:
+    """Close every client connection called ``name`` from the broker's side (management API)."""
+    with httpx.Client(base_url=MANAGEMENT_URL, auth=("guest", "guest"), timeout=10) as api:
+        connections = api.get("/api/connections").raise_for_status().json()
+        cut = 0
+        for connection in connections:
+            if (connection.get("client_properties") or {}).get("connection_name") == name:
+                quoted = urllib.parse.quote(connection["name"], safe="")
+                api.delete(f"/api/connections/{quoted}").raise_for_status()
+                cut += 1
+        return cut

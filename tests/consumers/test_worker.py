@@ -3,7 +3,6 @@
 import random
 import urllib.parse
 
-import httpx
 import pytest
 
 from consumers.cli import main
@@ -16,7 +15,6 @@ from tests.proxy import proxy_to
 from tests.workers import running
 
 pytestmark = pytest.mark.integration
-MANAGEMENT_URL = "http://127.0.0.1:15672"
 
 
 def tenant(users: range, logins: int) -> list[dict[str, object]]:
@@ -83,19 +81,6 @@ def test_elasticsearch_outage_holds_the_batch_and_resumes_without_parking(
     assert_counted_once(settings, range(50), 3)
 
 
-def _cut_worker_connections() -> int:
-    with httpx.Client(base_url=MANAGEMENT_URL, auth=("guest", "guest"), timeout=10) as api:
-        connections = api.get("/api/connections").raise_for_status().json()
-        cut = 0
-        for connection in connections:
-            name = (connection.get("client_properties") or {}).get("connection_name")
-            if name == "authstream index worker":
-                quoted = urllib.parse.quote(connection["name"], safe="")
-                api.delete(f"/api/connections/{quoted}").raise_for_status()
-                cut += 1
-        return cut
-
-
 def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
     settings: Settings, tmp_path
 ) -> None:
@@ -111,7 +96,13 @@ def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
     publish(events[:1000], tmp_path)
     with running(small_batches):
         eventually(lambda: search.count_events(settings) > 0, message="indexing under way")
-        assert eventually(_cut_worker_connections, message="the worker's connection to cut") == 1
+        assert (
+            eventually(
+                lambda: broker.cut_connections("authstream index worker"),
+                message="the worker's connection to cut",
+            )
+            == 1
+        )
         publish(events[1000:], tmp_path)
         eventually(lambda: reconnects() > before, message="a reconnect")
         eventually(lambda: search.count_events(settings) == len(events), timeout=60)
