@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from consumers import __version__, amqp, dlq, elastic, metrics, segments_cli
 from consumers.demo import run_demo
 from consumers.errors import AuthstreamError, RetryableError
+from consumers.gc_tuning import tune_for_throughput
 from consumers.logs import configure_logging
 from consumers.names import STAGES, Names
 from consumers.provision import format_report, run_setup
@@ -51,6 +52,7 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as exc:
             _err(f"cannot read {args.file}: {exc.strerror}")
             return EXIT_CONFIG
+    tune_for_throughput()
     with stream:
         report = asyncio.run(
             publish_stream(stream, settings, total_bytes=total, on_error=report_invalid)
@@ -74,6 +76,7 @@ async def _check(settings: Settings) -> None:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     stages = list(STAGE_FACTORIES) if args.stage == "all" else [args.stage]
+    tune_for_throughput()
     metrics.serve(settings)
     asyncio.run(run_stages(settings, stages))
     return EXIT_OK
@@ -128,6 +131,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     def say(line: str) -> None:
         print(line, file=sys.stderr)
 
+    tune_for_throughput()  # the load is generated as `authstream publish` would
     if args.events is None:
         args.events = 50_000 if args.suite == "ingest" else 200_000
     if args.suite == "ingest":
@@ -144,6 +148,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.ingest import serve
 
+    tune_for_throughput()
     serve(settings, args.host, args.port)
     return EXIT_OK
 

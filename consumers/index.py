@@ -1,7 +1,6 @@
 """The index stage: events → event documents + folded user profiles, one bulk request per batch.
 
-Per batch: one ``mget`` of the users' current profiles (those this worker wrote recently come
-from ``consumers.profile_cache`` instead), the pure fold (``consumers.profile``), then
+Per batch: one ``mget`` of the users' current profiles, the pure fold (``consumers.profile``), then
 one ``bulk`` with every event document (``create``, ``_id`` = event_id: a 409 means already stored)
 and every changed profile (written only if nobody else wrote it since we read it: ``if_seq_no``).
 A profile that lost that race is read and folded again. Item errors are classified per event.
@@ -20,7 +19,6 @@ from consumers.facts import Taxonomy
 from consumers.names import Names
 from consumers.outcome import DONE, Outcome, park, retry
 from consumers.profile import Profile, event_fingerprint, fold, tombstone
-from consumers.profile_cache import ProfileCache, Stored
 from consumers.settings import Settings
 from schemas import Event
 
@@ -90,7 +88,6 @@ class IndexStage:
         self.names = Names(settings.name_prefix)
         self.taxonomy = taxonomy
         self.clock = clock
-        self.cache = ProfileCache(settings.profile_cache_size)
 
     async def handle(self, events: list[Event]) -> list[Outcome]:
         outcomes: list[Outcome] = [DONE] * len(events)
@@ -114,16 +111,8 @@ class IndexStage:
         return outcomes
 
     async def _current(self, user_ids: list[str]) -> dict[str, tuple[Profile | None, int, int]]:
+        found = await self.es.mget(index=self.names.users_alias, ids=user_ids)
         current: dict[str, tuple[Profile | None, int, int]] = {}
-        unknown = []
-        for user_id in user_ids:
-            if (stored := self.cache.get(user_id)) is not None:
-                current[user_id] = (stored.profile, stored.seq_no, stored.primary_term)
-            else:
-                unknown.append(user_id)
-        if not unknown:
-            return current
-        found = await self.es.mget(index=self.names.users_alias, ids=unknown)
         for doc in found["docs"]:
             if doc.get("found"):
                 current[doc["_id"]] = (
@@ -145,7 +134,6 @@ class IndexStage:
         current = await self._current(list(users))
         operations: list[dict[str, Any]] = []
         owners: list[tuple[str, str, list[int]]] = []  # (kind, user_id, positions) per bulk item
-        written: dict[str, Profile] = {}
         for user_id, positions in users.items():
             profile, seq_no, primary_term = current[user_id]
             batch = [events[p] for p in positions]
@@ -180,24 +168,16 @@ class IndexStage:
                     )
                 operations.append(new_profile.document())
                 owners.append(("profile", user_id, positions))
-                written[user_id] = new_profile
         if not operations:
             return {}
-        # Only what we use of each item: the full answer costs more to parse than to send.
+        # Only each item's status and error: the full answer costs more to parse than to send.
         response = await self.es.bulk(
-            operations=operations,
-            filter_path="items.*.status,items.*.error,items.*._seq_no,items.*._primary_term",
+            operations=operations, filter_path="items.*.status,items.*.error"
         )
         conflicted: dict[str, list[int]] = {}
         for (kind, user_id, positions), entry in zip(owners, response["items"], strict=True):
             item = next(iter(entry.values()))
             status = item["status"]
-            if kind == "profile":
-                if status < 300:
-                    stored = Stored(written[user_id], item["_seq_no"], item["_primary_term"])
-                    self.cache.put(user_id, stored)
-                else:
-                    self.cache.forget(user_id)  # read it afresh next time
             if status < 300:
                 continue
             if kind == "event" and status == 409:

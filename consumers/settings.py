@@ -80,11 +80,6 @@ class Settings(BaseSettings):
     batch_window_ms: int = Field(
         default=100, ge=1, description="Longest wait to fill a batch before flushing it anyway."
     )
-    profile_cache_size: int = Field(
-        default=10_000,
-        ge=0,
-        description="Profiles a worker keeps to skip reading them back (0 = off).",
-    )
     publish_window: int = Field(
         default=1_000, ge=1, description="Messages in flight awaiting publisher confirms."
     )
