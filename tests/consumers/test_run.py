@@ -77,3 +77,24 @@ def test_a_taken_metrics_port_is_a_clear_error(settings: Settings, capsys, monke
         monkeypatch.setenv("AUTHSTREAM_METRICS_PORT", str(taken.getsockname()[1]))
         assert main(["run", "--stage", "index"]) == 2
     assert "cannot serve metrics on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_credentials_the_broker_rejects_stop_the_worker_with_a_clear_masked_error(
+    settings: Settings,
+) -> None:
+    wrong = settings.amqp_url.get_secret_value().replace("guest:guest@", "guest:Wr0ng-pa55@")
+    env = os.environ | {
+        "AUTHSTREAM_AMQP_URL": wrong,
+        "AUTHSTREAM_NAME_PREFIX": settings.name_prefix,
+        "AUTHSTREAM_METRICS_PORT": "0",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-m", "consumers.cli", "run", "--stage", "index"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 2
+    assert "rejected the credentials (check AUTHSTREAM_AMQP_URL)" in finished.stderr
+    assert "Wr0ng-pa55" not in finished.stderr + finished.stdout
