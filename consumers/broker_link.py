@@ -100,7 +100,7 @@ class ConfirmChannel:
             return future
         try:
             self._channel.basic_publish(exchange, routing_key, body, properties, mandatory=True)
-        except (pika.exceptions.AMQPError, OSError) as exc:
+        except LINK_ERRORS as exc:
             future.set_exception(BrokerUnavailable(f"publish failed: {type(exc).__name__}"))
             return future
         self._pending[self._next_tag] = (future, properties.message_id)

@@ -89,13 +89,20 @@ async def publish_all(
     """Publish every event and wait for every confirm; BrokerUnavailable if any is not confirmed."""
     channel = await link.get()
     exchange = Names(settings.name_prefix).exchange
-    try:
-        await asyncio.gather(*(confirm(channel, exchange, event, body) for event, body in events))
-    except PublishRefused as exc:
-        raise BrokerUnavailable(f"the broker did not take an event: {exc}") from None
-    except BrokerUnavailable:
+    # Every answer is collected, so no failed confirm is left unread when one fails.
+    answers = await asyncio.gather(
+        *(confirm(channel, exchange, event, body) for event, body in events),
+        return_exceptions=True,
+    )
+    failures = [answer for answer in answers if isinstance(answer, BaseException)]
+    if not failures:
+        return
+    if not channel.is_open:
         await link.drop()
-        raise
+    first = failures[0]
+    if isinstance(first, PublishRefused):
+        raise BrokerUnavailable(f"the broker did not take an event: {first}")
+    raise BrokerUnavailable(f"lost the broker while publishing: {first}")
 
 
 def build_app(settings: Settings) -> web.Application:
