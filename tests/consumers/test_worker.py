@@ -1,6 +1,8 @@
 """The worker loop when things go wrong: Elasticsearch down, the broker connection cut."""
 
 import random
+import shutil
+import subprocess
 import urllib.parse
 
 import pytest
@@ -124,3 +126,47 @@ def test_two_workers_on_one_queue_count_every_event_once(settings: Settings, tmp
     assert broker.message_count(settings, names.parking_lot("index")) == 0
     search.refresh_users(settings)
     assert_counted_once(settings, range(4), 28)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, timeout=120)
+
+
+def _can_restart_the_broker() -> bool:
+    if shutil.which("rabbitmqctl") is None:
+        return False
+    status = subprocess.run(["rabbitmqctl", "status"], capture_output=True, timeout=60)
+    return status.returncode == 0
+
+
+def test_a_broker_restart_is_survived_and_nothing_is_counted_twice(
+    settings: Settings, tmp_path
+) -> None:
+    """The real thing: RabbitMQ's application stopped and started under a consuming worker."""
+    if not _can_restart_the_broker():
+        pytest.skip("needs rabbitmqctl for the local broker (the services `make services` starts)")
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    events = tenant(range(300), 9)
+
+    def reconnects() -> float:
+        return sample("authstream_broker_reconnects_total", stage="index")
+
+    before = reconnects()
+    publish(events, tmp_path)
+    # Small batches keep the stream going long enough to stop the broker in the middle of it.
+    small_batches = settings.model_copy(update={"batch_size": 10, "prefetch": 20})
+    with running(small_batches):
+        eventually(lambda: search.count_events(settings) > 0, message="indexing under way")
+        try:
+            _rabbitmqctl("stop_app")
+            eventually(lambda: reconnects() > before, message="the worker noticing")
+            assert search.count_events(settings) < len(events), "the stream ended before the stop"
+        finally:
+            _rabbitmqctl("start_app")
+            _rabbitmqctl("await_startup")
+        eventually(lambda: search.count_events(settings) == len(events), timeout=90)
+        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+    assert broker.message_count(settings, names.parking_lot("index")) == 0
+    search.refresh_users(settings)
+    assert_counted_once(settings, range(300), 9)
