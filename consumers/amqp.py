@@ -11,10 +11,9 @@ import aio_pika
 import aiormq.exceptions
 from aio_pika.abc import AbstractConnection
 
-from consumers.errors import BrokerUnavailable, ConfigurationError, TopologyConflict
+from consumers.broker_link import CONNECT_TIMEOUT_S, credentials_rejected, unreachable
+from consumers.errors import ConfigurationError, TopologyConflict
 from consumers.settings import Settings
-
-CONNECT_TIMEOUT_S = 10.0
 
 _INEQUIVALENT = re.compile(
     r"inequivalent arg '(?P<arg>[^']+)' for (?P<kind>queue|exchange) '(?P<name>[^']+)'.*?"
@@ -46,13 +45,9 @@ def broker_errors(settings: Settings) -> Iterator[None]:
     except aiormq.exceptions.ChannelAccessRefused as exc:
         raise ConfigurationError(f"RabbitMQ at {where} refused access: {exc}") from None
     except aiormq.exceptions.ProbableAuthenticationError:
-        raise ConfigurationError(
-            f"RabbitMQ at {where} rejected the credentials (check AUTHSTREAM_AMQP_URL)"
-        ) from None
+        raise credentials_rejected(where) from None
     except (TimeoutError, aiormq.exceptions.AMQPConnectionError, ConnectionError, OSError) as exc:
-        raise BrokerUnavailable(
-            f"RabbitMQ at {where} is unreachable: {type(exc).__name__}"
-        ) from None
+        raise unreachable(where, exc) from None
 
 
 @asynccontextmanager

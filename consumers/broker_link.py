@@ -44,16 +44,24 @@ class PublishRefused(Exception):
     """The broker did not take a message (returned as unroutable, or nacked)."""
 
 
+def credentials_rejected(where: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"RabbitMQ at {where} rejected the credentials (check AUTHSTREAM_AMQP_URL)"
+    )
+
+
+def unreachable(where: str, exc: BaseException) -> BrokerUnavailable:
+    return BrokerUnavailable(f"RabbitMQ at {where} is unreachable: {type(exc).__name__}")
+
+
 def _opening_error(exc: BaseException, where: str) -> Exception:
     if isinstance(
         exc, (pika.exceptions.ProbableAuthenticationError, pika.exceptions.AuthenticationError)
     ):
-        return ConfigurationError(
-            f"RabbitMQ at {where} rejected the credentials (check AUTHSTREAM_AMQP_URL)"
-        )
+        return credentials_rejected(where)
     if isinstance(exc, pika.exceptions.ProbableAccessDeniedError):
         return ConfigurationError(f"RabbitMQ at {where} refused access to the virtual host")
-    return BrokerUnavailable(f"RabbitMQ at {where} is unreachable: {type(exc).__name__}")
+    return unreachable(where, exc)
 
 
 def _resolve(future: "asyncio.Future[Any]", value: Any) -> None:

@@ -83,6 +83,10 @@ def test_elasticsearch_outage_holds_the_batch_and_resumes_without_parking(
     assert_counted_once(settings, range(50), 3)
 
 
+def broker_reconnects() -> float:
+    return sample("authstream_broker_reconnects_total", stage="index")
+
+
 def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
     settings: Settings, tmp_path
 ) -> None:
@@ -90,10 +94,7 @@ def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
     names = Names(settings.name_prefix)
     events = tenant(range(200), 9)
 
-    def reconnects() -> float:
-        return sample("authstream_broker_reconnects_total", stage="index")
-
-    before = reconnects()
+    before = broker_reconnects()
     small_batches = settings.model_copy(update={"batch_size": 50})
     publish(events[:1000], tmp_path)
     with running(small_batches):
@@ -106,7 +107,7 @@ def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
             == 1
         )
         publish(events[1000:], tmp_path)
-        eventually(lambda: reconnects() > before, message="a reconnect")
+        eventually(lambda: broker_reconnects() > before, message="a reconnect")
         eventually(lambda: search.count_events(settings) == len(events), timeout=60)
         eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
     assert broker.message_count(settings, names.parking_lot("index")) == 0
@@ -149,10 +150,7 @@ def test_a_broker_restart_is_survived_and_nothing_is_counted_twice(
     names = Names(settings.name_prefix)
     events = tenant(range(300), 9)
 
-    def reconnects() -> float:
-        return sample("authstream_broker_reconnects_total", stage="index")
-
-    before = reconnects()
+    before = broker_reconnects()
     publish(events, tmp_path)
     # Small batches keep the stream going long enough to stop the broker in the middle of it.
     small_batches = settings.model_copy(update={"batch_size": 10, "prefetch": 20})
@@ -160,7 +158,7 @@ def test_a_broker_restart_is_survived_and_nothing_is_counted_twice(
         eventually(lambda: search.count_events(settings) > 0, message="indexing under way")
         try:
             _rabbitmqctl("stop_app")
-            eventually(lambda: reconnects() > before, message="the worker noticing")
+            eventually(lambda: broker_reconnects() > before, message="the worker noticing")
             assert search.count_events(settings) < len(events), "the stream ended before the stop"
         finally:
             _rabbitmqctl("start_app")
