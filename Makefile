@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: demo install services services-stop services-status test test-python test-js node lint schemas bench clean
+.PHONY: demo install services services-stop services-status test test-unit test-python test-js node lint schemas bench clean
 
 install: $(BIN)/authstream
 
@@ -26,6 +26,10 @@ test: install services test-python test-js
 
 test-python:
 	$(BIN)/pytest
+
+# The fast half: pure logic, no services needed.
+test-unit: install
+	$(BIN)/pytest tests/unit
 
 node:
 	@command -v npm >/dev/null || bash -c 'source deploy/local/common.sh; apt_install nodejs npm'

@@ -8,7 +8,7 @@ import httpx
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
-from consumers.settings import Settings
+from consumers.core.settings import Settings
 
 MANAGEMENT_URL = "http://127.0.0.1:15672"
 

@@ -12,12 +12,13 @@ import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from consumers.provision import remove_everything
-from consumers.settings import Settings
+from consumers.cli.setup import remove_everything
+from consumers.core.settings import Settings
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_ES_URL = "http://127.0.0.1:9200"
@@ -111,3 +112,11 @@ def settings(services: ServiceUrls, monkeypatch: pytest.MonkeyPatch) -> Iterator
     settings = Settings()
     yield settings
     asyncio.run(remove_everything(settings))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/integration needs the real services: mark it so (-m integration)."""
+    integration = Path(__file__).parent / "integration"
+    for item in items:
+        if integration in item.path.parents:
+            item.add_marker(pytest.mark.integration)

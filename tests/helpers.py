@@ -3,11 +3,14 @@
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
 T = TypeVar("T")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def eventually(

@@ -4,9 +4,9 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from consumers.elastic import NOT_YET_SEARCHABLE, client_options
-from consumers.names import Names
-from consumers.settings import Settings
+from consumers.core.names import Names
+from consumers.core.settings import Settings
+from consumers.store.elastic import NOT_YET_SEARCHABLE, client_options
 
 
 def client(settings: Settings) -> Elasticsearch:

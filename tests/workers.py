@@ -5,8 +5,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from consumers.run import run_stages
-from consumers.settings import Settings
+from consumers.core.settings import Settings
+from consumers.pipeline.run import run_stages
 
 
 @contextmanager

@@ -1,0 +1,67 @@
+"""aio-pika connections (topology, parking-lot tools), with their exceptions translated once, here.
+
+The per-message paths (publishing, the worker loop) use pika instead: ``consumers.broker_link``.
+"""
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import aio_pika
+import aiormq.exceptions
+from aio_pika.abc import AbstractConnection
+
+from consumers.broker.link import CONNECT_TIMEOUT_S, credentials_rejected, unreachable
+from consumers.core.errors import ConfigurationError, TopologyConflict
+from consumers.core.settings import Settings
+
+_INEQUIVALENT = re.compile(
+    r"inequivalent arg '(?P<arg>[^']+)' for (?P<kind>queue|exchange) '(?P<name>[^']+)'.*?"
+    r"received (?P<received>.+?) but current is (?P<current>.+?)\"?\)?$"
+)
+
+
+def describe_precondition_failure(text: str) -> str:
+    """Turn RabbitMQ's PRECONDITION_FAILED text into one sentence an operator can act on."""
+    match = _INEQUIVALENT.search(text)
+    if not match:
+        return f"RabbitMQ refused a declaration: {text}"
+    return (
+        f"{match['kind']} '{match['name']}' already exists with a different '{match['arg']}': "
+        f"authstream wants {match['received']}, the broker has {match['current']}. "
+        f"Delete the {match['kind']} (after draining it) or change the settings to match it "
+        f"(e.g. AUTHSTREAM_QUEUE_TYPE)."
+    )
+
+
+@contextmanager
+def broker_errors(settings: Settings) -> Iterator[None]:
+    """Translate client exceptions into the authstream error tree, without leaking the password."""
+    where = settings.amqp_url_redacted
+    try:
+        yield
+    except aiormq.exceptions.ChannelPreconditionFailed as exc:
+        raise TopologyConflict(describe_precondition_failure(str(exc))) from None
+    except aiormq.exceptions.ChannelAccessRefused as exc:
+        raise ConfigurationError(f"RabbitMQ at {where} refused access: {exc}") from None
+    except aiormq.exceptions.ProbableAuthenticationError:
+        raise credentials_rejected(where) from None
+    except (TimeoutError, aiormq.exceptions.AMQPConnectionError, ConnectionError, OSError) as exc:
+        raise unreachable(where, exc) from None
+
+
+@asynccontextmanager
+async def connect(
+    settings: Settings, *, name: str = "authstream"
+) -> AsyncIterator[AbstractConnection]:
+    """An open connection for the duration of the block."""
+    with broker_errors(settings):
+        connection = await aio_pika.connect(
+            settings.amqp_url.get_secret_value(),
+            timeout=CONNECT_TIMEOUT_S,
+            client_properties={"connection_name": name},
+        )
+    try:
+        yield connection
+    finally:
+        await connection.close()

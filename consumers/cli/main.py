@@ -1,0 +1,262 @@
+"""The ``authstream`` command line. ``main(argv)`` returns the exit status:
+
+0 success · 1 some input was rejected · 2 usage or configuration error · 3 a service is unreachable
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import BinaryIO
+
+from pydantic import ValidationError
+
+from consumers import __version__
+from consumers.broker import admin as amqp
+from consumers.broker import parking_lot as dlq
+from consumers.broker.publisher import publish_stream
+from consumers.cli import segments as segments_cli
+from consumers.cli.setup import format_report, run_setup
+from consumers.core.errors import AuthstreamError, RetryableError
+from consumers.core.gc_tuning import tune_for_throughput
+from consumers.core.logs import configure_logging
+from consumers.core.names import STAGES, Names
+from consumers.core.settings import Settings
+from consumers.demo.run import run_demo
+from consumers.pipeline import metrics
+from consumers.pipeline.run import STAGE_FACTORIES, run_stages
+from consumers.store import elastic
+
+EXIT_OK, EXIT_REJECTED, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
+MAX_FAILURES_SHOWN = 50
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _err(message: str) -> None:
+    print(f"authstream: {message}", file=sys.stderr)
+
+
+def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
+    report = asyncio.run(run_setup(settings))
+    print(format_report(report, settings))
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    def report_invalid(number: int, reason: str) -> None:
+        print(f"line {number}: {reason}", file=sys.stderr)
+
+    stream: BinaryIO
+    if args.file == "-":
+        stream, total = sys.stdin.buffer, None
+    else:
+        try:
+            stream, total = open(args.file, "rb"), os.path.getsize(args.file)  # noqa: SIM115
+        except OSError as exc:
+            _err(f"cannot read {args.file}: {exc.strerror}")
+            return EXIT_CONFIG
+    tune_for_throughput()
+    with stream:
+        report = asyncio.run(
+            publish_stream(stream, settings, total_bytes=total, on_error=report_invalid)
+        )
+    not_confirmed = [(n, r) for n, r in report.failures if r.startswith("not published")]
+    for number, reason in not_confirmed[:MAX_FAILURES_SHOWN]:
+        print(f"line {number}: {reason}", file=sys.stderr)
+    if len(not_confirmed) > MAX_FAILURES_SHOWN:
+        print(f"... and {len(not_confirmed) - MAX_FAILURES_SHOWN} more", file=sys.stderr)
+    print(f"published {report.published:,} event(s); {len(report.failures):,} line(s) failed")
+    return EXIT_OK if report.ok else EXIT_REJECTED
+
+
+async def _check(settings: Settings) -> None:
+    async with amqp.connect(settings, name="authstream check"):
+        pass
+    async with elastic.connect(settings) as es:
+        with elastic.elasticsearch_errors(settings):
+            await es.cluster.health()
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    stages = list(STAGE_FACTORIES) if args.stage == "all" else [args.stage]
+    tune_for_throughput()
+    metrics.serve(settings)
+    asyncio.run(run_stages(settings, stages))
+    return EXIT_OK
+
+
+def cmd_segments(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "list":
+        print(asyncio.run(segments_cli.segments_list(settings)))
+        return EXIT_OK
+    params = segments_cli.parse_params(args.param)
+    if args.action == "show":
+        print(asyncio.run(segments_cli.segment_report(settings, args.name, params)))
+        return EXIT_OK
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            exported, withheld = asyncio.run(
+                segments_cli.segment_export(settings, args.name, params, args.format, out)
+            )
+    else:
+        exported, withheld = asyncio.run(
+            segments_cli.segment_export(settings, args.name, params, args.format, sys.stdout)
+        )
+    note = f"; {withheld:,} left out (refused marketing)" if withheld else ""
+    _err(f"exported {exported:,} member(s) of {args.name}{note}")
+    return EXIT_OK
+
+
+def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
+    queue = Names(settings.name_prefix).parking_lot(args.stage)
+    if args.action == "list":
+        limit = 20 if args.limit is None else args.limit
+        parked, total = asyncio.run(dlq.list_parked(settings, args.stage, limit))
+        print(dlq.format_table(parked, total, queue))
+    elif args.action == "replay":
+        moved = asyncio.run(dlq.replay(settings, args.stage, args.limit))
+        print(f"replayed {moved:,} message(s) from {queue} onto its work queue")
+    elif not args.yes:
+        waiting = asyncio.run(dlq.count(settings, args.stage))
+        _err(f"{queue} holds {waiting:,} message(s); run again with --yes to delete them for good")
+        return EXIT_CONFIG
+    else:
+        deleted = asyncio.run(dlq.purge(settings, args.stage))
+        print(f"deleted {deleted:,} message(s) from {queue}")
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: benchmark-only code stays off every other command's startup.
+    from consumers.bench.indexer import format_result, run_bench
+    from consumers.bench.ingest import format_ingest, run_ingest_bench
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    tune_for_throughput()  # the load is generated as `authstream publish` would
+    if args.events is None:
+        args.events = 50_000 if args.suite == "ingest" else 200_000
+    if args.suite == "ingest":
+        print(format_ingest(asyncio.run(run_ingest_bench(settings, args.events, args.senders))))
+        return EXIT_OK
+
+    result = asyncio.run(
+        run_bench(settings, args.events, args.rate, args.latency_seconds, args.naive_events, say)
+    )
+    print(format_result(result))
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from consumers.ingest.server import serve
+
+    tune_for_throughput()
+    serve(settings, args.host, args.port)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(run_demo(settings, args.users))
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(_check(settings))
+    print(f"ok: RabbitMQ {settings.amqp_url_redacted}, Elasticsearch {settings.elasticsearch_url}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="authstream",
+        description="Auth0 logins and signups → enriched, searchable user profiles. "
+        "Configured through AUTHSTREAM_* environment variables (see README).",
+    )
+    parser.add_argument("--version", action="version", version=f"authstream {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    setup = sub.add_parser("setup", help="declare the RabbitMQ topology and Elasticsearch layout")
+    setup.set_defaults(handler=cmd_setup)
+
+    publish = sub.add_parser("publish", help="publish events (JSON lines of envelopes)")
+    publish.add_argument("file", metavar="FILE", help="a file of JSON lines, or - for stdin")
+    publish.set_defaults(handler=cmd_publish)
+
+    run = sub.add_parser("run", help="consume and process events until SIGTERM/SIGINT")
+    run.add_argument(
+        "--stage",
+        choices=[*STAGE_FACTORIES, "all"],
+        default="all",
+        help="which stage to run (default: all stages this version has)",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    segments_cli.add_parser(sub).set_defaults(handler=cmd_segments)
+
+    parked = sub.add_parser("dlq", help="the parking lot: list, replay or purge failed messages")
+    parked.add_argument("action", choices=["list", "replay", "purge"])
+    parked.add_argument(
+        "--stage", choices=STAGES, default="index", help="whose parking lot (index)"
+    )
+    parked.add_argument(
+        "--limit", type=int, default=None, help="at most this many (list: 20; replay: all)"
+    )
+    parked.add_argument("--yes", action="store_true", help="purge: really delete")
+    parked.set_defaults(handler=cmd_dlq)
+
+    demo = sub.add_parser("demo", help="index a synthetic InnovaShoes tenant, print the segments")
+    demo.add_argument("--users", type=int, default=500, help="customers to simulate (500)")
+    demo.set_defaults(handler=cmd_demo)
+
+    bench = sub.add_parser("bench", help="measure the indexer (or ingest) against its baselines")
+    bench.add_argument("suite", nargs="?", choices=["indexer", "ingest"], default="indexer")
+    bench.add_argument("--events", type=int, default=None, help="workload (200,000; ingest 50,000)")
+    bench.add_argument("--senders", type=int, default=4, help="ingest: concurrent senders (4)")
+    bench.add_argument("--rate", type=int, default=1_000, help="offered load for latency (1,000/s)")
+    bench.add_argument("--latency-seconds", type=int, default=15, help="latency run length (15)")
+    bench.add_argument("--naive-events", type=int, default=2_000, help="naive baseline size")
+    bench.set_defaults(handler=cmd_bench)
+
+    ingest = sub.add_parser("ingest", help="HTTP endpoint for Auth0 Log Streams (custom webhook)")
+    ingest.add_argument("--host", default="127.0.0.1", help="interface (127.0.0.1; 0.0.0.0: all)")
+    ingest.add_argument("--port", type=int, default=8383, help="port (8383)")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    check = sub.add_parser("check", help="health probe: can we reach RabbitMQ and Elasticsearch?")
+    check.set_defaults(handler=cmd_check)
+    return parser
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            variable = "AUTHSTREAM_" + "_".join(str(p) for p in error["loc"][:1]).upper()
+            _err(f"invalid configuration: {variable}: {error['msg']}")
+        return EXIT_CONFIG
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    handler: Command = args.handler
+    try:
+        return handler(args, settings)
+    except RetryableError as exc:
+        _err(f"error: {exc}")
+        return EXIT_UNAVAILABLE
+    except AuthstreamError as exc:  # permanent: configuration, conflicts, bad names
+        _err(f"error: {exc}")
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

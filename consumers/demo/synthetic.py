@@ -1,0 +1,213 @@
+"""A synthetic InnovaShoes tenant: realistic Auth0 profiles over facebook, google-oauth2,
+twitter and database connections, signups spread over six months, logins, a share who never came
+back and a share who refused marketing. Event ids are derived from the seed, so the same tenant is
+the same events every time (used by ``authstream demo`` and the benchmarks).
+"""
+
+import random
+import unicodedata
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+NAMESPACE = uuid.UUID("6b1d0f6e-6a55-4c44-9f43-2f6a1c0de001")
+FIRST = [
+    "Liam",
+    "Noah",
+    "Oliver",
+    "James",
+    "Lucas",
+    "Mateo",
+    "Emma",
+    "Olivia",
+    "Ava",
+    "Sofía",
+    "Zoë",
+    "Hiro",
+    "Amara",
+    "Björn",
+    "Chloé",
+    "Diego",
+    "Yuki",
+    "Priya",
+    "Kwame",
+    "Ines",
+]
+LAST = [
+    "Smith",
+    "García",
+    "Müller",
+    "Rossi",
+    "Kowalski",
+    "Tanaka",
+    "Okafor",
+    "Dubois",
+    "Silva",
+    "Johansson",
+    "Nguyen",
+    "Patel",
+    "O'Brien",
+    "Novak",
+    "Haddad",
+]
+LIKES = [
+    ("Nike Running", "Sports"),
+    ("Strava", "App"),
+    ("CrossFit", "Fitness"),
+    ("Yoga Journal", "Health & Wellness"),
+    ("Patagonia", "Outdoors"),
+    ("Spotify", "Music"),
+    ("Lonely Planet", "Travel"),
+    ("The Verge", "Technology"),
+    ("Runner's World", "Magazine"),
+]
+CONNECTIONS = [
+    ("facebook", "facebook", 0.4),
+    ("google-oauth2", "google-oauth2", 0.25),
+    ("twitter", "twitter", 0.15),
+    ("Username-Password-Authentication", "auth0", 0.2),
+]
+
+
+def _ascii(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in folded.lower() if ch.isalnum())
+
+
+def synthetic_event(
+    seed: str,
+    kind: str,
+    at: datetime,
+    user: dict[str, Any],
+    connection: str,
+    data: dict[str, Any] | None = None,
+    source: str = "auth0-action",
+) -> dict[str, Any]:
+    return {
+        "schema": "authstream.event/1",
+        "event_id": str(uuid.uuid5(NAMESPACE, seed)),
+        "type": kind,
+        "occurred_at": at.isoformat().replace("+00:00", "Z"),
+        "source": source,
+        "tenant": "innovashoes",
+        "user": user,
+        "context": {
+            "connection": connection,
+            "ip": f"203.0.113.{hash(seed) % 250 + 1}",
+            "geo": {"country_code": "US", "city": "Portland"},
+        },
+        "data": data or {},
+    }
+
+
+def synthetic_user(rng: random.Random, n: int, now: datetime) -> tuple[dict[str, Any], str]:
+    """One realistic Auth0 profile (facebook, google-oauth2, twitter or database) and its
+    connection; ``created_at`` is a signup within the last six months."""
+    connection, provider = rng.choices(
+        [c[:2] for c in CONNECTIONS], weights=[c[2] for c in CONNECTIONS]
+    )[0]
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    gender = rng.choice(["male", "male", "female", "female", None])
+    age = rng.randint(16, 65)
+    signup = now - timedelta(days=rng.randint(0, 180), minutes=rng.randint(0, 1440))
+    uid = f"{provider}|{10_000 + n}"
+    email = f"{_ascii(first)}.{_ascii(last)}{n}@example.com"
+    user: dict[str, Any] = {
+        "user_id": uid,
+        "email": email,
+        "email_verified": provider != "auth0",
+        "name": f"{first} {last}",
+        "nickname": first.lower(),
+        "created_at": signup.isoformat(),
+        "identities": [
+            {
+                "provider": provider,
+                "user_id": str(10_000 + n),
+                "connection": connection,
+                "isSocial": provider != "auth0",
+            }
+        ],
+        "user_metadata": {},
+        "app_metadata": {},
+    }
+    if rng.random() < 0.15:
+        user["app_metadata"]["marketing_consent"] = False
+    elif rng.random() < 0.6:
+        user["app_metadata"]["marketing_consent"] = True
+    birth = signup.date().replace(year=signup.year - age) - timedelta(days=rng.randint(0, 364))
+    likes = [{"name": n_, "category": c} for n_, c in rng.sample(LIKES, rng.randint(0, 3))]
+    if provider == "facebook":
+        user |= {"gender": gender, "birthday": birth.strftime("%m/%d/%Y"), "likes": likes}
+    elif provider == "google-oauth2":
+        user |= {"gender": gender, "given_name": first, "family_name": last}
+        user["user_metadata"]["fullContactInfo"] = {
+            "demographics": {"age": str(age), "gender": gender}
+        }
+    elif provider == "twitter":
+        handle = f"{first.lower()}_{n}"
+        user |= {"screen_name": handle}
+        user["identities"][0]["profileData"] = {"screen_name": handle}
+    else:
+        user["user_metadata"] |= {
+            "gender": gender,
+            "interests": [like["name"] for like in likes],
+        }
+    return user, connection
+
+
+def synthetic_tenant(
+    users: int, seed: int = 7, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Envelopes for ``users`` synthetic InnovaShoes customers, in time order."""
+    rng = random.Random(seed)
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    events: list[dict[str, Any]] = []
+    for n in range(users):
+        user, connection = synthetic_user(rng, n, now)
+        uid, signup = user["user_id"], datetime.fromisoformat(user["created_at"])
+        logins = 0 if rng.random() < 0.3 else rng.randint(1, 8)
+        user["logins_count"] = 1
+        events.append(
+            synthetic_event(f"{uid}/signup", "auth.signup", signup, dict(user), connection)
+        )
+        last_login = signup
+        for k in range(logins):
+            last_login = last_login + timedelta(
+                days=rng.randint(1, 20), minutes=rng.randint(0, 600)
+            )
+            if last_login > now:
+                break
+            user = user | {"logins_count": k + 2, "last_login": last_login.isoformat()}
+            events.append(
+                synthetic_event(
+                    f"{uid}/login/{k}", "auth.login", last_login, dict(user), connection
+                )
+            )
+            if rng.random() < 0.3:
+                events.append(
+                    synthetic_event(
+                        f"{uid}/cart/{k}",
+                        "behavior.cart_item_added",
+                        last_login,
+                        {"user_id": uid},
+                        connection,
+                        {"sku": "RUN-X1", "category": "Running shoes"},
+                        "app",
+                    )
+                )
+        if uid.startswith("twitter|") and rng.random() < 0.7:
+            score = round(rng.uniform(-1, 1), 2)
+            label = "negative" if score < -0.2 else "positive" if score > 0.2 else "neutral"
+            events.append(
+                synthetic_event(
+                    f"{uid}/sentiment",
+                    "profile.sentiment",
+                    last_login,
+                    {"user_id": uid},
+                    connection,
+                    {"score": score, "label": label, "mentions": rng.randint(1, 9)},
+                    "authstream",
+                )
+            )
+    events.sort(key=lambda e: e["occurred_at"])
+    return events

@@ -1,0 +1,170 @@
+"""``authstream ingest``: the HTTP endpoint for Auth0 Log Streams (custom webhook).
+
+Auth0 delivers each batch at least once and retries when the answer is not 2xx, so the answer is
+2xx only once the broker has confirmed every event of the request; on any doubt it is 503 and
+Auth0 sends the batch again (harmless: ``event_id`` is the ``log_id``). Records that can never
+become events (no user, no log id) are skipped and listed in the answer, never retried forever.
+"""
+
+import asyncio
+import contextlib
+import hmac
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+
+from consumers.broker.link import ConfirmChannel, PublishRefused
+from consumers.broker.publisher import confirm, open_channel
+from consumers.core.errors import (
+    AuthstreamError,
+    BrokerUnavailable,
+    ConfigurationError,
+    InvalidEvent,
+)
+from consumers.core.names import Names
+from consumers.core.settings import Settings
+from consumers.ingest.auth0_logs import envelope_from
+from consumers.pipeline.decode import decode_event
+from schemas import Event
+
+log = structlog.get_logger("authstream.ingest")
+PATH = "/auth0/logs"
+
+
+def parse_body(body: bytes) -> list[Any]:
+    """Records from a JSONARRAY, JSONOBJECT or JSONLINES body; InvalidEvent when it is none."""
+    try:
+        document = orjson.loads(body)
+        return document if isinstance(document, list) else [document]
+    except orjson.JSONDecodeError:
+        pass  # not one JSON document: JSON lines
+    records = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise InvalidEvent(f"line {number} is not JSON: {exc}") from None
+    if not records:
+        raise InvalidEvent("the body holds no log records")
+    return records
+
+
+def authorized(header: str | None, token: str) -> bool:
+    """Auth0 sends the configured token as is; accept it with or without ``Bearer ``."""
+    if not header:
+        return False
+    presented = header.removeprefix("Bearer ").strip()
+    return hmac.compare_digest(presented.encode(), token.encode())
+
+
+@dataclass
+class BrokerLink:
+    """One confirm channel for the server's life, reopened on the next request after a failure."""
+
+    settings: Settings
+    channel: ConfirmChannel | None = None
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def get(self) -> ConfirmChannel:
+        async with self.lock:
+            if self.channel is None or not self.channel.is_open:
+                await self.drop()
+                self.channel = await self.stack.enter_async_context(
+                    open_channel(self.settings, name="authstream ingest")
+                )
+            return self.channel
+
+    async def drop(self) -> None:
+        self.channel = None
+        stack, self.stack = self.stack, AsyncExitStack()
+        with contextlib.suppress(Exception):  # it is already broken; we only free it
+            await stack.aclose()
+
+
+async def publish_all(
+    link: BrokerLink, events: list[tuple[Event, bytes]], settings: Settings
+) -> None:
+    """Publish every event and wait for every confirm; BrokerUnavailable if any is not confirmed."""
+    channel = await link.get()
+    exchange = Names(settings.name_prefix).exchange
+    # Every answer is collected, so no failed confirm is left unread when one fails.
+    answers = await asyncio.gather(
+        *(confirm(channel, exchange, event, body) for event, body in events),
+        return_exceptions=True,
+    )
+    failures = [answer for answer in answers if isinstance(answer, BaseException)]
+    if not failures:
+        return
+    if not channel.is_open:
+        await link.drop()
+    first = failures[0]
+    if isinstance(first, PublishRefused):
+        raise BrokerUnavailable(f"the broker did not take an event: {first}")
+    raise BrokerUnavailable(f"lost the broker while publishing: {first}")
+
+
+def build_app(settings: Settings) -> web.Application:
+    if settings.ingest_token is None:
+        raise ConfigurationError(
+            "AUTHSTREAM_INGEST_TOKEN is not set: choose a long random token and give Auth0 the "
+            "same value as the Log Stream's Authorization Token"
+        )
+    token = settings.ingest_token.get_secret_value()
+    link = BrokerLink(settings)
+
+    async def receive(request: web.Request) -> web.Response:
+        if not authorized(request.headers.get("Authorization"), token):
+            return web.json_response({"error": "bad or missing Authorization token"}, status=401)
+        try:
+            records = parse_body(await request.read())
+        except InvalidEvent as exc:
+            return web.json_response({"error": exc.reason}, status=400)
+        events: list[tuple[Event, bytes]] = []
+        skipped: list[dict[str, Any]] = []
+        for position, record in enumerate(records):
+            try:
+                envelope = envelope_from(record)
+                body = orjson.dumps(envelope)
+                # The same contract as every other way in.
+                events.append((decode_event(body, settings.max_event_bytes), body))
+            except InvalidEvent as exc:
+                skipped.append({"record": position, "reason": exc.reason})
+        if skipped:
+            log.warning("log records skipped", skipped=len(skipped), first=skipped[0]["reason"])
+        try:
+            if events:
+                await publish_all(link, events, settings)
+        except AuthstreamError as exc:  # broker down, or not set up: Auth0 retries the batch
+            log.warning("events not published; Auth0 will retry", error=str(exc))
+            return web.json_response({"error": "broker unavailable, retry later"}, status=503)
+        return web.json_response({"published": len(events), "skipped": skipped})
+
+    async def healthz(request: web.Request) -> web.Response:
+        try:
+            await link.get()
+        except AuthstreamError:
+            return web.json_response({"status": "broker unavailable"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    async def close(app: web.Application) -> None:
+        await link.drop()
+
+    # Bodies above the limit are answered 413 by aiohttp before they are read into memory.
+    app = web.Application(client_max_size=settings.ingest_max_bytes)
+    app.router.add_post(PATH, receive)
+    app.router.add_get("/healthz", healthz)
+    app.on_cleanup.append(close)
+    return app
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    app = build_app(settings)
+    log.info("ingest listening", url=f"http://{host}:{port}{PATH}")
+    web.run_app(app, host=host, port=port, print=None, handle_signals=True)

@@ -1,0 +1,55 @@
+"""Prometheus metrics of the workers, served by ``authstream run`` on AUTHSTREAM_METRICS_PORT.
+
+Names follow Prometheus conventions (``_total`` counters, base units). Every series is labelled
+by stage, so one dashboard serves all stages and each stage scales and alerts on its own.
+"""
+
+import prometheus_client
+from prometheus_client import Counter, Gauge, Histogram
+
+from consumers.core.errors import ConfigurationError
+from consumers.core.settings import Settings
+
+MESSAGES = Counter(
+    "authstream_messages_total",
+    "Messages settled by a stage, by outcome (done, retry, park).",
+    ["stage", "outcome"],
+)
+DUPLICATES = Counter(
+    "authstream_duplicate_events_total",
+    "Redelivered events recognised as already stored (counted nothing twice).",
+    ["stage"],
+)
+BATCH_SECONDS = Histogram(
+    "authstream_batch_duration_seconds",
+    "From a batch's first delivery to its ack.",
+    ["stage"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+BATCH_SIZE = Histogram(
+    "authstream_batch_messages",
+    "Messages per batch.",
+    ["stage"],
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000),
+)
+DEPENDENCY_DOWN = Gauge(
+    "authstream_dependency_down",
+    "1 while the stage holds a batch because a dependency (e.g. Elasticsearch) is unavailable.",
+    ["stage"],
+)
+RECONNECTS = Counter(
+    "authstream_broker_reconnects_total", "Times the stage lost its broker connection.", ["stage"]
+)
+
+
+def serve(settings: Settings) -> None:
+    """Expose /metrics in a background thread (0 disables)."""
+    if not settings.metrics_port:
+        return
+    try:
+        prometheus_client.start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: "
+            f"{exc.strerror} (set AUTHSTREAM_METRICS_PORT, or 0 to turn metrics off)"
+        ) from None

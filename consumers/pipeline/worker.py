@@ -1,0 +1,249 @@
+"""The worker loop: the only code that touches broker messages.
+
+It takes deliveries in micro-batches (by size or a short window), decodes them once, hands the
+valid events to a stage, and then, for each message, decides in one place: ack, delayed retry, or
+parking lot. The batch is acked (``multiple``) only after every effect is durable: Elasticsearch
+acknowledged the writes and the broker confirmed every retry/parked copy. When a dependency is down
+the worker holds its batch and backs off; prefetch bounds what it holds, so it stops taking
+messages instead of parking them. On a lost connection it reconnects and starts afresh: delivery
+tags belong to a channel, so nothing from the old one is ever acked on the new one.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+from pika.channel import Channel
+
+from consumers.broker import failures as parking
+from consumers.broker import link as broker_link
+from consumers.broker.link import LINK_ERRORS, ConfirmChannel, Delivery
+from consumers.core.errors import BrokerUnavailable, InvalidEvent, RetryableError
+from consumers.core.names import Names
+from consumers.core.settings import Settings
+from consumers.pipeline import metrics
+from consumers.pipeline.decode import decode_event
+from consumers.pipeline.outcome import Outcome, park, retry
+from schemas import Event
+
+log = structlog.get_logger("authstream.worker")
+
+MAX_BACKOFF_S = 30.0
+IDLE_POLL_S = 0.25
+
+
+class Stage(Protocol):
+    name: str
+
+    async def handle(self, events: list[Event]) -> list[Outcome]: ...
+
+
+@dataclass
+class Backoff:
+    first_s: float = 0.5
+    limit_s: float = MAX_BACKOFF_S
+    current: float = 0.0
+
+    def next(self) -> float:
+        self.current = self.first_s if not self.current else min(self.current * 2, self.limit_s)
+        return self.current
+
+    def reset(self) -> None:
+        self.current = 0.0
+
+
+class Stopping(Exception):
+    """Raised inside a batch when shutdown is requested while the batch cannot finish."""
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep, waking early on stop; True when stop was requested."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+class Worker:
+    def __init__(self, settings: Settings, stage: Stage) -> None:
+        self.settings = settings
+        self.stage = stage
+        self.names = Names(settings.name_prefix)
+        self.queue = self.names.work_queue(stage.name)
+        self.processed = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set, reconnecting whenever the broker goes away."""
+        backoff = Backoff()
+        while not stop.is_set():
+            try:
+                await self._session(stop, backoff)
+            # LINK_ERRORS: using a channel that is already gone (e.g. acking after a cut).
+            except (BrokerUnavailable, *LINK_ERRORS) as exc:
+                metrics.RECONNECTS.labels(self.stage.name).inc()
+                delay = backoff.next()
+                log.warning(
+                    "broker connection lost; reconnecting",
+                    error=type(exc).__name__,
+                    retry_in_s=delay,
+                    queue=self.queue,
+                )
+                await _sleep_unless(stop, delay)
+        log.info("worker stopped", queue=self.queue, processed=self.processed)
+
+    async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
+        connection = await broker_link.open_connection(
+            self.settings, name=f"authstream {self.stage.name} worker"
+        )
+        lost = asyncio.Event()
+        connection.add_on_close_callback(lambda *_: lost.set())
+        try:
+            inbox: asyncio.Queue[Delivery] = asyncio.Queue()
+            consume, consumer_tag = await broker_link.consume(
+                connection, self.queue, self.settings.prefetch, inbox.put_nowait
+            )
+            consume.add_on_close_callback(lambda *_: lost.set())
+            publish = await broker_link.confirm_mode(
+                await broker_link.open_channel(connection), self.settings.amqp_url_redacted
+            )
+            log.info("consuming", queue=self.queue, prefetch=self.settings.prefetch)
+            backoff.reset()
+            while not stop.is_set():
+                batch = await self._collect(inbox, stop)
+                if lost.is_set():
+                    # Tags from this channel are void now: the broker redelivers the batch.
+                    raise BrokerUnavailable("connection closed")
+                if batch:
+                    try:
+                        await self._process(batch, consume, publish, stop)
+                    except Stopping:
+                        break
+            # Unprocessed deliveries go back to the queue when the channel closes.
+            if consume.is_open:
+                consume.basic_cancel(consumer_tag)
+        finally:
+            await broker_link.close_connection(connection)
+
+    async def _collect(
+        self, inbox: "asyncio.Queue[Delivery]", stop: asyncio.Event
+    ) -> list[Delivery]:
+        try:
+            first = await asyncio.wait_for(inbox.get(), IDLE_POLL_S)
+        except TimeoutError:
+            return []
+        batch = [first]
+        deadline = asyncio.get_running_loop().time() + self.settings.batch_window_ms / 1000
+        while len(batch) < self.settings.batch_size:
+            while not inbox.empty() and len(batch) < self.settings.batch_size:
+                batch.append(inbox.get_nowait())
+            remaining = deadline - asyncio.get_running_loop().time()
+            if len(batch) >= self.settings.batch_size or remaining <= 0 or stop.is_set():
+                break
+            try:
+                batch.append(await asyncio.wait_for(inbox.get(), remaining))
+            except TimeoutError:
+                break
+        return batch
+
+    async def _process(
+        self,
+        batch: list[Delivery],
+        consume: Channel,
+        publish: ConfirmChannel,
+        stop: asyncio.Event,
+    ) -> None:
+        started = asyncio.get_running_loop().time()
+        outcomes: list[Outcome | None] = [None] * len(batch)
+        events: list[Event] = []
+        positions: list[int] = []
+        for position, message in enumerate(batch):
+            try:
+                events.append(decode_event(message.body, self.settings.max_event_bytes))
+                positions.append(position)
+            except InvalidEvent as exc:
+                outcomes[position] = park(f"invalid event: {exc.reason}")
+        if events:
+            for position, outcome in zip(positions, await self._handle(events, stop), strict=True):
+                outcomes[position] = outcome
+        await self._settle(batch, outcomes, publish)
+        consume.basic_ack(batch[-1].delivery_tag, multiple=True)
+        self.processed += len(batch)
+        self._observe(outcomes, asyncio.get_running_loop().time() - started)
+
+    def _observe(self, outcomes: Sequence[Outcome | None], seconds: float) -> None:
+        stage = self.stage.name
+        metrics.BATCH_SECONDS.labels(stage).observe(seconds)
+        metrics.BATCH_SIZE.labels(stage).observe(len(outcomes))
+        for kind in ("done", "retry", "park"):
+            settled = sum(1 for o in outcomes if (o.kind if o else "done") == kind)
+            if settled:
+                metrics.MESSAGES.labels(stage, kind).inc(settled)
+
+    async def _handle(self, events: list[Event], stop: asyncio.Event) -> Sequence[Outcome]:
+        """Run the stage; while a dependency is down, hold the batch and back off."""
+        backoff = Backoff()
+        down = metrics.DEPENDENCY_DOWN.labels(self.stage.name)
+        while True:
+            try:
+                outcomes = await self.stage.handle(events)
+                down.set(0)
+                return outcomes
+            except RetryableError as exc:
+                down.set(1)
+                delay = backoff.next()
+                log.warning(
+                    "dependency unavailable; holding batch",
+                    error=str(exc),
+                    batch=len(events),
+                    retry_in_s=delay,
+                    stage=self.stage.name,
+                )
+                if await _sleep_unless(stop, delay):
+                    raise Stopping from None
+            except Exception as exc:  # a bug must not stop the stream: retry, then park
+                log.exception("stage failed", stage=self.stage.name, batch=len(events))
+                return [retry(f"internal error: {type(exc).__name__}: {exc}")] * len(events)
+
+    async def _settle(
+        self,
+        batch: list[Delivery],
+        outcomes: Sequence[Outcome | None],
+        publish: ConfirmChannel,
+    ) -> None:
+        """Send retries and parked copies; every one must be confirmed before the batch is acked."""
+        sends = []
+        for message, outcome in zip(batch, outcomes, strict=True):
+            if outcome is None or outcome.kind == "done":
+                continue
+            properties = message.properties
+            attempts = parking.attempts_of(properties) + 1
+            if outcome.kind == "retry" and attempts < self.settings.max_attempts:
+                delays = self.settings.retry_delays_ms
+                target = self.names.retry_queue(
+                    self.stage.name, delays[min(attempts, len(delays)) - 1]
+                )
+            else:
+                target = self.names.parking_lot(self.stage.name)
+                log.warning(
+                    "parked",
+                    reason=outcome.reason,
+                    attempts=attempts,
+                    message_id=properties.message_id,
+                    stage=self.stage.name,
+                )
+            copy = parking.with_failure(
+                properties,
+                stage=self.stage.name,
+                reason=outcome.reason,
+                attempts=attempts,
+                routing_key=parking.original_routing_key(properties, message.routing_key),
+            )
+            sends.append(publish.publish("", target, message.body, copy))
+        for confirmation in await asyncio.gather(*sends, return_exceptions=True):
+            if isinstance(confirmation, BaseException):
+                raise BrokerUnavailable(
+                    f"the broker did not confirm a retry/parked copy: {confirmation}"
+                )

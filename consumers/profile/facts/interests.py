@@ -1,0 +1,106 @@
+"""Interests mapped onto a small taxonomy (consumers/data/interests.json), with sources."""
+
+import json
+import re
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from consumers.profile.facts.sources import dig
+
+Interests = dict[str, set[str]]  # interest -> the sources that told us
+
+
+class Taxonomy:
+    """Keyword → interest matching on whole words, case-insensitive."""
+
+    CACHE_LIMIT = 50_000
+
+    def __init__(self, keywords: dict[str, list[str]]) -> None:
+        self.names = frozenset(keywords)
+        # Likes and categories repeat across users ("Sports", "Nike Running"): remember answers.
+        self._matched: dict[str, frozenset[str]] = {}
+        self._patterns = {
+            interest: re.compile(
+                r"\b(" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b",
+                re.IGNORECASE,
+            )
+            for interest, words in keywords.items()
+        }
+
+    def match(self, text: str) -> frozenset[str]:
+        found = self._matched.get(text)
+        if found is None:
+            exact = text.strip().lower()
+            found = frozenset(
+                interest
+                for interest, pattern in self._patterns.items()
+                if interest == exact or pattern.search(text)
+            )
+            if len(self._matched) >= self.CACHE_LIMIT:
+                self._matched.clear()
+            self._matched[text] = found
+        return found
+
+    @classmethod
+    def load(cls, path: str | None = None) -> "Taxonomy":
+        return _load(path)
+
+
+@cache
+def _load(path: str | None) -> Taxonomy:
+    if path:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+    else:
+        raw = json.loads(
+            resources.files("consumers.data").joinpath("interests.json").read_text("utf-8")
+        )
+    return Taxonomy({k: v for k, v in raw.items() if not k.startswith("_")})
+
+
+def _texts(items: Any, *keys: str) -> Iterable[str]:
+    """Strings from a list of strings or of objects (``{"name": ..., "category": ...}``)."""
+    if isinstance(items, dict) and isinstance(items.get("data"), list):  # Graph API paging shape
+        items = items["data"]
+    if isinstance(items, str):
+        items = [items]
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            yield from (item[k] for k in keys if isinstance(item.get(k), str))
+
+
+def add_interests(found: Interests, texts: Iterable[str], source: str, taxonomy: Taxonomy) -> None:
+    for text in texts:
+        for interest in taxonomy.match(text):
+            found.setdefault(interest, set()).add(source)
+
+
+def interests_from(
+    user: dict[str, Any], fullcontact: list[dict[str, Any]], taxonomy: Taxonomy
+) -> Interests:
+    found: Interests = {}
+    add_interests(found, _texts(dig(user, "user_metadata", "interests")), "declared", taxonomy)
+    add_interests(found, _texts(user.get("likes"), "name", "category"), "facebook", taxonomy)
+    for identity in user.get("identities") or []:
+        source = str(dig(identity, "provider") or "identity")
+        add_interests(
+            found,
+            _texts(dig(identity, "profileData", "likes"), "name", "category"),
+            source,
+            taxonomy,
+        )
+    for blob in fullcontact:
+        add_interests(
+            found,
+            _texts(dig(blob, "details", "interests"), "name", "category"),
+            "fullcontact",
+            taxonomy,
+        )
+        add_interests(
+            found, _texts(dig(blob, "digitalFootprint", "topics"), "value"), "fullcontact", taxonomy
+        )
+    return found

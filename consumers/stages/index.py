@@ -1,0 +1,215 @@
+"""The index stage: events → event documents + folded user profiles, one bulk request per batch.
+
+Per batch: one ``mget`` of the users' current profiles, the pure fold (``consumers.profile``), then
+one ``bulk`` with every event document (``create``, ``_id`` = event_id: a 409 means already stored)
+and every changed profile (written only if nobody else wrote it since we read it: ``if_seq_no``).
+A profile that lost that race is read and folded again. Item errors are classified per event.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+
+from consumers.core.names import Names
+from consumers.core.settings import Settings
+from consumers.pipeline import metrics
+from consumers.pipeline.outcome import DONE, Outcome, park, retry
+from consumers.profile.facts import Taxonomy
+from consumers.profile.fold import fold, tombstone
+from consumers.profile.model import Profile, event_fingerprint
+from consumers.store.elastic import elasticsearch_errors, is_retryable_status
+from schemas import Event
+
+CONFLICT_ROUNDS = 5
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def event_document(event: Event, ingested: datetime) -> dict[str, Any]:
+    """ECS-style event document for the events data stream."""
+    context, user = event.context, event.user
+    geo = context.geo
+    document: dict[str, Any] = {
+        "@timestamp": event.occurred_at.isoformat(),
+        "event": {
+            "id": event.event_id,
+            "action": event.type,
+            "dataset": event.source,
+            "ingested": ingested.isoformat(),
+        },
+        "user": {"id": user.user_id, "email": user.email, "name": user.name},
+        "auth0": {
+            "tenant": event.tenant,
+            "client_id": context.client_id,
+            "client_name": context.client_name,
+            "connection": context.connection,
+            "connection_strategy": context.connection_strategy,
+        },
+        "data": event.data,
+    }
+    source: dict[str, Any] = {"ip": context.ip}
+    if geo is not None:
+        source["geo"] = {"country_iso_code": geo.country_code, "city_name": geo.city}
+        if geo.lat is not None and geo.lon is not None:
+            source["geo"]["location"] = {"lat": geo.lat, "lon": geo.lon}
+    document["source"] = source
+    if context.user_agent:
+        document["user_agent"] = {"original": context.user_agent}
+    return document
+
+
+def _item_reason(item: dict[str, Any]) -> str:
+    error = item.get("error") or {}
+    if isinstance(error, dict):
+        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict):
+            reason += f" ({cause.get('type')}: {cause.get('reason')})"
+        return f"Elasticsearch rejected the document: {reason}"
+    return f"Elasticsearch rejected the document: {error}"
+
+
+class IndexStage:
+    name = "index"
+
+    def __init__(
+        self,
+        es: AsyncElasticsearch,
+        settings: Settings,
+        taxonomy: Taxonomy,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.es = es
+        self.settings = settings
+        self.names = Names(settings.name_prefix)
+        self.taxonomy = taxonomy
+        self.clock = clock
+
+    async def handle(self, events: list[Event]) -> list[Outcome]:
+        outcomes: list[Outcome] = [DONE] * len(events)
+        by_user: dict[str, list[int]] = defaultdict(list)
+        for position, event in enumerate(events):
+            by_user[event.user.user_id].append(position)
+        pending = dict(by_user)
+        with elasticsearch_errors(self.settings):
+            for _ in range(CONFLICT_ROUNDS):
+                if not pending:
+                    break
+                pending = await self._index_users(events, pending, outcomes)
+            for positions in pending.values():  # still conflicting: let the retry queue sort it out
+                for position in positions:
+                    outcomes[position] = retry("profile kept changing under us (write conflicts)")
+            erased = [
+                u for u, ps in by_user.items() if any(events[p].type == "user.deleted" for p in ps)
+            ]
+            for user_id in erased:
+                await self._delete_events_of(user_id)
+        return outcomes
+
+    async def _current(self, user_ids: list[str]) -> dict[str, tuple[Profile | None, int, int]]:
+        found = await self.es.mget(index=self.names.users_alias, ids=user_ids)
+        current: dict[str, tuple[Profile | None, int, int]] = {}
+        for doc in found["docs"]:
+            if doc.get("found"):
+                current[doc["_id"]] = (
+                    Profile.model_validate(doc["_source"]),
+                    doc["_seq_no"],
+                    doc["_primary_term"],
+                )
+            elif "error" in doc:
+                raise RuntimeError(f"profile read failed: {doc['error']}")
+            else:
+                current[doc["_id"]] = (None, 0, 0)
+        return current
+
+    async def _index_users(
+        self, events: list[Event], users: dict[str, list[int]], outcomes: list[Outcome]
+    ) -> dict[str, list[int]]:
+        """One read + one bulk for these users; returns the users whose profile write conflicted."""
+        now = self.clock()
+        current = await self._current(list(users))
+        operations: list[dict[str, Any]] = []
+        owners: list[tuple[str, str, list[int]]] = []  # (kind, user_id, positions) per bulk item
+        for user_id, positions in users.items():
+            profile, seq_no, primary_term = current[user_id]
+            batch = [events[p] for p in positions]
+            if profile is not None and profile.deleted_at is not None:
+                continue  # erased: a late event must not bring the user back
+            erase = next((e for e in batch if e.type == "user.deleted"), None)
+            if erase is not None:
+                applied = (profile.applied_events if profile else []) + [
+                    event_fingerprint(e.event_id) for e in batch
+                ]
+                new_profile: Profile | None = tombstone(user_id, erase.occurred_at, applied)
+                to_store: list[int] = []
+            else:
+                new_profile, applied_events = fold(profile, batch, self.taxonomy, now)
+                if not applied_events:
+                    new_profile = None  # nothing new for this profile (redelivery)
+                to_store = positions
+            for position in to_store:
+                event = events[position]
+                operations += [
+                    {"create": {"_index": self.names.events_stream, "_id": event.event_id}},
+                    event_document(event, now),
+                ]
+                owners.append(("event", user_id, [position]))
+            if new_profile is not None:
+                action: dict[str, Any] = {"_index": self.names.users_alias, "_id": user_id}
+                if profile is None:
+                    operations.append({"create": action})
+                else:
+                    operations.append(
+                        {"index": action | {"if_seq_no": seq_no, "if_primary_term": primary_term}}
+                    )
+                operations.append(new_profile.document())
+                owners.append(("profile", user_id, positions))
+        if not operations:
+            return {}
+        # Only each item's status and error: the full answer costs more to parse than to send.
+        response = await self.es.bulk(
+            operations=operations, filter_path="items.*.status,items.*.error"
+        )
+        conflicted: dict[str, list[int]] = {}
+        for (kind, user_id, positions), entry in zip(owners, response["items"], strict=True):
+            item = next(iter(entry.values()))
+            status = item["status"]
+            if status < 300:
+                continue
+            if kind == "event" and status == 409:
+                metrics.DUPLICATES.labels(self.name).inc()
+                continue
+            if kind == "profile" and status == 409:
+                conflicted[user_id] = positions
+            elif is_retryable_status(status):
+                for position in positions:
+                    outcomes[position] = retry(f"Elasticsearch answered {status}")
+            else:
+                for position in positions:
+                    outcomes[position] = park(_item_reason(item))
+        return conflicted
+
+    async def _delete_events_of(self, user_id: str) -> None:
+        """Erase a user's event history (no delete-by-query needed: search, then bulk delete)."""
+        await self.es.indices.refresh(
+            index=self.names.events_stream, ignore_unavailable=True, allow_no_indices=True
+        )
+        while True:
+            found = await self.es.options(ignore_status=404).search(
+                index=self.names.events_stream,
+                query={"term": {"user.id": user_id}},
+                size=1000,
+                source=False,
+            )
+            hits = found.get("hits", {}).get("hits", [])
+            if not hits:
+                return
+            await self.es.bulk(
+                operations=[{"delete": {"_index": h["_index"], "_id": h["_id"]}} for h in hits],
+                refresh=True,
+            )

@@ -1,0 +1,100 @@
+"""The Elasticsearch side of ``authstream setup``: index templates, the users alias, the events
+stream — idempotent, reporting what changed."""
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import elasticsearch
+from elasticsearch import AsyncElasticsearch
+
+from consumers.core.names import Names
+from consumers.core.settings import Settings
+from consumers.store.layout import (
+    USERS_GENERATION,
+    USERS_MAPPING,
+    fingerprint,
+    templates,
+    tombstone_filter,
+)
+
+
+@dataclass(frozen=True)
+class EsChange:
+    kind: str
+    name: str
+    action: str  # created | updated | unchanged | deferred
+    note: str = ""
+
+
+def _mapping_fingerprint() -> str:
+    return fingerprint(USERS_MAPPING)
+
+
+async def _ensure_template(es: AsyncElasticsearch, name: str, body: dict[str, Any]) -> EsChange:
+    try:
+        found = await es.indices.get_index_template(name=name)
+        current = found["index_templates"][0]["index_template"].get("_meta", {})
+    except elasticsearch.NotFoundError:
+        current = None
+    if current and current.get("fingerprint") == body["_meta"]["fingerprint"]:
+        return EsChange("index template", name, "unchanged")
+    await es.indices.put_index_template(name=name, **body)
+    return EsChange("index template", name, "created" if current is None else "updated")
+
+
+async def _ensure_users_index(es: AsyncElasticsearch, names: Names) -> EsChange:
+    alias = names.users_alias
+    mapping = USERS_MAPPING | {"_meta": {"fingerprint": _mapping_fingerprint()}}
+    if await es.indices.exists_alias(name=alias):
+        current = await es.indices.get_mapping(index=alias)
+        metas = [m["mappings"].get("_meta", {}) for m in current.body.values()]
+        if all(m.get("fingerprint") == _mapping_fingerprint() for m in metas):
+            return EsChange("index alias", alias, "unchanged")
+        # Additive mapping changes apply in place; a conflicting one raises with ES's reason.
+        await es.indices.put_mapping(index=alias, **mapping)
+        return EsChange("index alias", alias, "updated", "mapping extended in place")
+    index = names.users_index(USERS_GENERATION)
+    await es.indices.create(
+        index=index,
+        mappings=mapping,
+        aliases={alias: {"is_write_index": True, "filter": tombstone_filter()}},
+    )
+    return EsChange("index alias", alias, "created", f"→ {index}")
+
+
+async def _ensure_events_stream(es: AsyncElasticsearch, names: Names) -> EsChange:
+    stream = names.events_stream
+    if await es.indices.exists(index=stream):
+        return EsChange("data stream", stream, "unchanged")
+    try:
+        await es.indices.create_data_stream(name=stream)
+    except elasticsearch.ApiError as exc:
+        # Minimal distributions (like the local test node) have no data stream API; the
+        # template still makes Elasticsearch create the stream with the first event.
+        if exc.meta.status not in (400, 404, 405):
+            raise
+        return EsChange("data stream", stream, "deferred", "created by the first event")
+    return EsChange("data stream", stream, "created")
+
+
+async def provision_elasticsearch(es: AsyncElasticsearch, settings: Settings) -> list[EsChange]:
+    names = Names(settings.name_prefix)
+    changes = [await _ensure_template(es, name, body) for name, body in templates(settings).items()]
+    changes.append(await _ensure_users_index(es, names))
+    changes.append(await _ensure_events_stream(es, names))
+    return changes
+
+
+async def remove_search_layout(es: AsyncElasticsearch, settings: Settings) -> None:
+    """Delete every index, stream and template under this prefix, data included."""
+    names = Names(settings.name_prefix)
+    # Minimal nodes have no data stream API; their throwaway data dir is wiped on restart.
+    with contextlib.suppress(elasticsearch.ApiError):
+        await es.indices.delete_data_stream(name=names.events_stream)
+    await es.options(ignore_status=404).indices.delete(
+        index=f"{settings.name_prefix}*", expand_wildcards="all"
+    )
+    await es.options(ignore_status=(400, 404)).indices.delete_index_template(
+        name=f"{settings.name_prefix}*"
+    )

@@ -1,0 +1,128 @@
+"""deploy/rabbitmq/definitions.json: the Auth0 user can publish events and do nothing else.
+
+The users and permissions from the file are created on the real broker in a throwaway vhost
+(same regexes, own user names and passwords), then exercised with a real client.
+"""
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote, urlsplit
+
+import httpx
+import pika
+import pika.exceptions
+import pytest
+from pydantic import SecretStr
+
+from consumers.broker import admin as amqp
+from consumers.broker import parking_lot as dlq
+from consumers.broker.topology import build_topology, declare_topology
+from consumers.core.names import Names
+from consumers.core.settings import Settings
+from tests.helpers import REPO_ROOT
+
+DEFINITIONS = REPO_ROOT / "deploy" / "rabbitmq" / "definitions.json"
+MANAGEMENT_URL = "http://127.0.0.1:15672"
+
+
+@pytest.fixture
+def broker(settings: Settings) -> Iterator[dict[str, str]]:
+    definitions = json.loads(DEFINITIONS.read_text())
+    amqp = urlsplit(settings.amqp_url.get_secret_value())
+    admin = (amqp.username or "guest", amqp.password or "guest")
+    vhost = f"authstream-test-{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:6]
+    users = {p["user"]: f"t{tag}-{p['user']}" for p in definitions["permissions"]}
+    password = uuid.uuid4().hex
+    with httpx.Client(base_url=MANAGEMENT_URL, auth=admin, timeout=10) as api:
+        api.put(f"/api/vhosts/{vhost}").raise_for_status()
+        everything = {"configure": ".*", "write": ".*", "read": ".*"}
+        api.put(f"/api/permissions/{vhost}/{admin[0]}", json=everything).raise_for_status()
+        for permission in definitions["permissions"]:
+            name = users[permission["user"]]
+            api.put(
+                f"/api/users/{name}", json={"password": password, "tags": ""}
+            ).raise_for_status()
+            rules = {k: permission[k] for k in ("configure", "write", "read")}
+            api.put(f"/api/permissions/{vhost}/{name}", json=rules).raise_for_status()
+        where = f"{amqp.hostname}:{amqp.port}/{quote(vhost, safe='')}"
+        try:
+            yield {
+                "admin": f"amqp://{admin[0]}:{admin[1]}@{where}",
+                "auth0": f"amqp://{users['authstream-auth0']}:{password}@{where}",
+                "worker": f"amqp://{users['authstream-worker']}:{password}@{where}",
+            }
+        finally:
+            api.delete(f"/api/vhosts/{vhost}")
+            for name in users.values():
+                api.delete(f"/api/users/{name}")
+
+
+def refused(action) -> bool:
+    try:
+        action()
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        return exc.reply_code == 403
+    return False
+
+
+def confirmed(connection: pika.BlockingConnection):  # type: ignore[no-untyped-def]
+    """A channel whose publishes wait for the broker, so a refusal surfaces right away."""
+    channel = connection.channel()
+    channel.confirm_delivery()
+    return channel
+
+
+def test_the_auth0_user_publishes_but_cannot_consume_bind_or_declare(broker) -> None:
+    admin = pika.BlockingConnection(pika.URLParameters(broker["admin"]))
+    setup = admin.channel()
+    setup.exchange_declare("authstream.events", "topic", durable=True)
+    setup.queue_declare("authstream.index", durable=True)
+    setup.queue_bind("authstream.index", "authstream.events", "#")
+
+    auth0 = pika.BlockingConnection(pika.URLParameters(broker["auth0"]))
+    try:
+        channel = auth0.channel()
+        channel.confirm_delivery()
+        channel.exchange_declare("authstream.events", passive=True)  # what checkExchange does
+        channel.basic_publish(
+            "authstream.events", "auth.login", b"{}", pika.BasicProperties(delivery_mode=2)
+        )
+        assert setup.queue_declare("authstream.index", passive=True).method.message_count == 1
+
+        assert refused(lambda: auth0.channel().basic_get("authstream.index"))
+        assert refused(lambda: auth0.channel().queue_bind("authstream.index", "authstream.events"))
+        assert refused(lambda: auth0.channel().queue_declare("sneaky", durable=True))
+        assert refused(lambda: auth0.channel().exchange_declare("sneaky", "fanout"))
+        assert refused(lambda: confirmed(auth0).basic_publish("amq.topic", "x", b"{}"))
+    finally:
+        auth0.close()
+        admin.close()
+
+
+def test_the_worker_user_can_declare_the_topology_consume_retry_and_replay(
+    broker, settings: Settings
+) -> None:
+    """What the stages do on the broker, done by the product's own code as the worker user."""
+    worker = settings.model_copy(
+        update={"amqp_url": SecretStr(broker["worker"]), "name_prefix": ""}
+    )
+
+    async def declare() -> None:
+        async with amqp.connect(worker) as connection:
+            await declare_topology(connection, build_topology(worker))
+
+    asyncio.run(declare())
+    names = Names()
+    with pika.BlockingConnection(pika.URLParameters(broker["worker"])) as connection:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.basic_publish(names.exchange, "auth.login", b"{}")
+        method, _, body = channel.basic_get(names.work_queue("index"), auto_ack=False)
+        assert method is not None and body == b"{}"
+        # Retries and the parking lot go through the default exchange.
+        channel.basic_publish("", names.parking_lot("index"), body)
+        channel.basic_ack(method.delivery_tag)
+    assert asyncio.run(dlq.replay(worker, "index", None)) == 1

@@ -1,0 +1,187 @@
+"""The indexer against the real RabbitMQ and Elasticsearch."""
+
+import random
+
+from consumers.cli.main import main
+from consumers.core.names import Names
+from consumers.core.settings import Settings
+from tests import broker, search
+from tests.helpers import dumps, envelope, eventually
+from tests.metrics import sample
+from tests.workers import running
+
+
+def user(n: int, **extra: object) -> dict[str, object]:
+    return {
+        "user_id": f"auth0|user{n}",
+        "email": f"User{n}@Example.com",
+        "name": f"User {n}",
+        "created_at": "2026-01-01T09:00:00Z",
+        **extra,
+    }
+
+
+def publish(settings: Settings, events: list[dict[str, object]], tmp_path) -> None:
+    path = tmp_path / f"batch{random.randrange(10**9)}.jsonl"
+    path.write_bytes(b"\n".join(dumps(e) for e in events))
+    assert main(["publish", str(path)]) == 0
+
+
+def test_events_are_indexed_once_and_duplicates_are_not_counted(
+    settings: Settings, tmp_path
+) -> None:
+    assert main(["setup"]) == 0
+    signup = envelope(type="auth.signup", occurred_at="2026-01-01T09:00:00Z", user=user(1))
+    logins = [
+        envelope(
+            type="auth.login", occurred_at=f"2026-01-0{d}T10:00:00Z", user=user(1, logins_count=d)
+        )
+        for d in range(2, 6)
+    ]
+    publish(settings, [signup, *logins], tmp_path)
+    publish(settings, [logins[0], logins[2], signup], tmp_path)  # redelivered duplicates
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == 5, message="5 event documents")
+        names = Names(settings.name_prefix)
+        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+        profile = eventually(lambda: search.profile(settings, "auth0|user1"))
+        eventually(
+            lambda: (
+                (search.profile(settings, "auth0|user1") or {}).get("counters")
+                == {"signups": 1, "logins": 4}
+            ),
+            message="exact counters",
+        )
+    profile = search.profile(settings, "auth0|user1")
+    assert profile is not None
+    assert profile["email"] == "user1@example.com"
+    assert profile["logins_count"] == 5
+    assert profile["first_seen"] == "2026-01-01T09:00:00Z"
+    assert profile["last_login"] == "2026-01-05T10:00:00Z"
+    assert profile["returned"] is True
+    assert search.count_events(settings, **{"user.id": "auth0|user1"}) == 5
+
+
+def test_poison_messages_are_parked_with_reasons_and_the_stream_continues(
+    settings: Settings, tmp_path
+) -> None:
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    good = [envelope(user=user(n)) for n in range(3)]
+    with broker.channel(settings) as ch:
+        ch.confirm_delivery()
+        for body in (
+            b"not json",
+            dumps(envelope(schema="authstream.event/7")),
+            dumps(good[0]),
+            dumps(envelope(user={"name": "no id"})),
+            dumps(good[1]),
+            dumps(good[2]),
+        ):
+            ch.basic_publish(names.exchange, "auth.login", body)
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == 3, message="the good events indexed")
+        eventually(lambda: broker.message_count(settings, names.parking_lot("index")) == 3)
+    parked = broker.drain(settings, names.parking_lot("index"))
+    reasons = sorted(p.headers["x-authstream-error"] for _, p, _ in parked)
+    assert reasons[0].startswith("invalid event: Invalid JSON")
+    assert "unsupported schema 'authstream.event/7'" in reasons[1]
+    assert "user.user_id: Field required" in reasons[2]
+    assert sorted(body for _, _, body in parked)[0] == b"not json"  # original body kept
+
+
+def test_user_deleted_erases_profile_and_history_and_a_late_event_cannot_revive(
+    settings: Settings, tmp_path
+) -> None:
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    history = [
+        envelope(type="auth.signup", occurred_at="2026-02-01T09:00:00Z", user=user(n))
+        for n in (1, 2)
+    ] + [
+        envelope(type="auth.login", occurred_at="2026-02-03T09:00:00Z", user=user(n))
+        for n in (1, 2)
+    ]
+    publish(settings, history, tmp_path)
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == 4, message="the history indexed")
+        publish(
+            settings,
+            [envelope(type="user.deleted", occurred_at="2026-02-04T09:00:00Z", user=user(1))],
+            tmp_path,
+        )
+        eventually(
+            lambda: search.count_events(settings, **{"user.id": "auth0|user1"}) == 0,
+            message="user 1's events erased",
+        )
+        late = envelope(type="auth.login", occurred_at="2026-02-05T09:00:00Z", user=user(1))
+        publish(settings, [late], tmp_path)
+        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+    tombstone = search.profile(settings, "auth0|user1")
+    assert tombstone is not None and tombstone["deleted_at"].startswith("2026-02-04")
+    assert "email" not in tombstone and "name" not in tombstone  # no personal data kept
+    assert search.count_events(settings, **{"user.id": "auth0|user1"}) == 0  # not revived
+    assert search.count_events(settings, **{"user.id": "auth0|user2"}) == 2  # others untouched
+    search.refresh_users(settings)
+    with search.client(settings) as es:
+        visible = es.count(index=names.users_alias, query={"match_all": {}})["count"]
+    assert visible == 1  # the alias hides the tombstone from segments and Kibana
+    assert broker.message_count(settings, names.parking_lot("index")) == 0
+
+
+def nested(depth: int) -> dict[str, object]:
+    value: dict[str, object] = {"leaf": "x"}
+    for _ in range(depth):
+        value = {"deeper": value}
+    return value
+
+
+def test_a_document_elasticsearch_rejects_is_parked_and_the_rest_of_the_batch_indexed(
+    settings: Settings, tmp_path
+) -> None:
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    good = [envelope(type="auth.login", user=user(n)) for n in range(3)]
+    # Valid for the contract, refused by the events mapping (flattened fields nest at most 20).
+    too_deep = envelope(type="behavior.page_viewed", user=user(9), data=nested(25))
+    publish(settings, [good[0], too_deep, good[1], good[2]], tmp_path)
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == 3, message="the good events")
+        eventually(lambda: broker.message_count(settings, names.parking_lot("index")) == 1)
+    [(_, properties, body)] = broker.drain(settings, names.parking_lot("index"))
+    assert properties.message_id == too_deep["event_id"] and body == dumps(too_deep)
+    assert "Elasticsearch rejected the document" in properties.headers["x-authstream-error"]
+    assert "depth" in properties.headers["x-authstream-error"]
+
+
+def test_throttled_writes_are_retried_not_parked(settings: Settings, tmp_path) -> None:
+    """Elasticsearch answers 429 per item under a write block (as at its disk flood stage)."""
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    publish(settings, [envelope(type="auth.signup", user=user(1))], tmp_path)
+    with running(settings):
+        eventually(lambda: search.count_events(settings) == 1, message="the data stream exists")
+    block = {"index.blocks.read_only_allow_delete": True}
+    with search.client(settings) as es:
+        es.indices.put_settings(index=names.events_stream, settings=block)
+    try:
+        publish(settings, [envelope(type="auth.login", user=user(n)) for n in (2, 3)], tmp_path)
+        with running(settings):
+            series = {"stage": "index", "outcome": "retry"}
+            before = sample("authstream_messages_total", **series)
+            eventually(
+                lambda: sample("authstream_messages_total", **series) >= before + 2,
+                message="the throttled events retried",
+            )
+            with search.client(settings) as es:
+                es.indices.put_settings(
+                    index=names.events_stream,
+                    settings={"index.blocks.read_only_allow_delete": None},
+                )
+            eventually(lambda: search.count_events(settings) == 3, timeout=30)
+    finally:
+        with search.client(settings) as es:
+            es.indices.put_settings(
+                index=names.events_stream, settings={"index.blocks.read_only_allow_delete": None}
+            )
+    assert broker.message_count(settings, names.parking_lot("index")) == 0

@@ -1,0 +1,52 @@
+import pytest
+from pydantic import ValidationError
+
+from consumers.core.settings import Settings, redact_url
+
+
+def test_settings_come_from_authstream_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUTHSTREAM_AMQP_URL", "amqps://auth0:s3cr3t-pw@mq.example:5671/prod")
+    monkeypatch.setenv("AUTHSTREAM_RETRY_DELAYS_MS", "[500, 5000]")
+    monkeypatch.setenv("AUTHSTREAM_QUEUE_TYPE", "classic")
+    monkeypatch.setenv("AUTHSTREAM_ELASTICSEARCH_API_KEY", "a2V5LWlkOmtleS1zZWNyZXQ=")
+    settings = Settings()
+    assert settings.retry_delays_ms == [500, 5000]
+    assert settings.queue_type == "classic"
+    assert settings.amqp_url_redacted == "amqps://auth0:***@mq.example:5671/prod"
+
+
+def test_secrets_never_appear_in_repr_or_str(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHSTREAM_AMQP_URL", "amqp://u:hunter2hunter2@h/")
+    monkeypatch.setenv("AUTHSTREAM_ELASTICSEARCH_API_KEY", "topsecretkey")
+    settings = Settings()
+    for text in (repr(settings), str(settings), settings.model_dump_json()):
+        assert "hunter2hunter2" not in text
+        assert "topsecretkey" not in text
+    assert set(settings.secret_values()) == {"hunter2hunter2", "topsecretkey"}
+
+
+@pytest.mark.parametrize("prefix", ["Upper-", "-lead", "sp ace"])
+def test_name_prefix_must_be_a_valid_index_name(prefix: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings(name_prefix=prefix)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("amqp://guest:guest@127.0.0.1:5672/", "amqp://guest:***@127.0.0.1:5672/"),
+        ("amqp://localhost/", "amqp://localhost/"),
+        ("amqps://u:p%40ss@host/vh", "amqps://u:***@host/vh"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+def test_defaults_point_at_the_local_services() -> None:
+    settings = Settings()
+    assert settings.amqp_url.get_secret_value() == "amqp://guest:guest@127.0.0.1:5672/"
+    assert settings.elasticsearch_url == "http://127.0.0.1:9200"
+    assert settings.queue_type == "quorum"

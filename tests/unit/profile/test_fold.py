@@ -1,0 +1,148 @@
+import random
+from datetime import UTC, datetime
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consumers.profile.facts import Taxonomy
+from consumers.profile.fold import fold
+from consumers.profile.model import APPLIED_EVENTS_KEPT
+from schemas import Event
+from tests.helpers import envelope
+
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
+TAXONOMY = Taxonomy.load()
+
+
+def _history() -> list[Event]:
+    base = {"user_id": "facebook|7", "created_at": "2026-03-01T08:00:00Z"}
+    raw = [
+        envelope(
+            type="auth.signup",
+            occurred_at="2026-03-01T08:00:00Z",
+            user=base | {"gender": "male", "email": "a@x.io", "logins_count": 1},
+        )
+    ]
+    raw += [
+        envelope(
+            type="auth.login",
+            occurred_at=f"2026-03-{d:02d}T08:00:00Z",
+            user=base
+            | {
+                "email": f"v{d}@x.io",
+                "logins_count": d,
+                "likes": [{"name": "Strava"}] if d == 9 else [],
+            },
+        )
+        for d in range(2, 12)
+    ]
+    raw += [
+        envelope(
+            type="auth.login_failed",
+            occurred_at="2026-03-05T09:00:00Z",
+            user={"user_id": "facebook|7"},
+        ),
+        envelope(
+            type="behavior.cart_item_added",
+            occurred_at="2026-03-06T09:00:00Z",
+            user={"user_id": "facebook|7"},
+            data={"category": "Hiking boots"},
+        ),
+        envelope(
+            type="profile.sentiment",
+            occurred_at="2026-03-07T09:00:00Z",
+            user={"user_id": "facebook|7"},
+            data={"score": -0.6, "label": "negative"},
+        ),
+        envelope(
+            type="profile.sentiment",
+            occurred_at="2026-03-03T09:00:00Z",
+            user={"user_id": "facebook|7"},
+            data={"score": 0.9, "label": "positive"},
+        ),
+    ]
+    return [Event.model_validate_json(orjson.dumps(e)) for e in raw]
+
+
+def folded(chunks: list[list[Event]]) -> dict[str, object]:
+    profile = None
+    for chunk in chunks:
+        profile, _ = fold(profile, chunk, TAXONOMY, NOW)
+    assert profile is not None
+    document = profile.document()
+    document.pop("applied_events")
+    return document
+
+
+HISTORY = _history()
+
+
+def history() -> list[Event]:
+    return list(HISTORY)  # the same events (same ids) every time
+
+
+EXPECTED = folded([history()])
+
+
+def test_the_fold_applies_the_merge_rules() -> None:
+    assert EXPECTED["email"] == "v11@x.io"  # last writer wins
+    assert EXPECTED["logins_count"] == 11
+    assert EXPECTED["counters"] == {
+        "signups": 1,
+        "logins": 10,
+        "failed_logins": 1,
+        "behavior_cart_item_added": 1,
+    }
+    assert EXPECTED["first_seen"] == "2026-03-01T08:00:00Z"
+    assert EXPECTED["last_login"] == "2026-03-11T08:00:00Z"
+    assert EXPECTED["returned"] is True
+    assert EXPECTED["sentiment"]["label"] == "negative"  # the newer block wins  # type: ignore[index]
+    assert EXPECTED["interest_sources"] == {
+        "fitness": ["facebook"],
+        "outdoors": ["behavior"],
+        "running": ["facebook"],
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(min_value=1, max_value=5))
+def test_any_order_and_any_batching_fold_to_the_same_profile(rng: random.Random, cuts: int) -> None:
+    events = history()
+    rng.shuffle(events)
+    positions = sorted(rng.sample(range(1, len(events)), cuts))
+    chunks = [events[a:b] for a, b in zip([0, *positions], [*positions, len(events)], strict=True)]
+    assert folded(chunks) == EXPECTED
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_redelivered_events_are_never_counted_twice(rng: random.Random) -> None:
+    events = history()
+    redelivered = events + rng.sample(events, len(events) // 2)
+    rng.shuffle(redelivered)
+    assert folded([redelivered[:7], redelivered[7:]]) == EXPECTED
+
+
+def test_a_fold_that_adds_nothing_reports_no_new_events() -> None:
+    profile, applied = fold(None, history(), TAXONOMY, NOW)
+    again, applied_again = fold(profile, history(), TAXONOMY, NOW)
+    assert len(applied) == len(history()) and applied_again == []
+    assert again == profile
+    assert len(profile.applied_events) <= APPLIED_EVENTS_KEPT
+
+
+def test_a_log_stream_login_counts_but_does_not_overwrite_the_profile() -> None:
+    later = envelope(
+        type="auth.login",
+        occurred_at="2026-04-01T08:00:00Z",
+        source="auth0-log-stream",
+        user={"user_id": "facebook|7", "name": "a@x.io", "email": "a@x.io"},
+    )
+    profile, _ = fold(None, history(), TAXONOMY, NOW)
+    after, applied = fold(profile, [Event.model_validate(later)], TAXONOMY, NOW)
+    assert len(applied) == 1
+    assert after.counters["logins"] == profile.counters["logins"] + 1
+    assert after.last_login is not None and after.last_login.month == 4
+    assert profile.email == "v11@x.io" and after.email == "v11@x.io"  # not the log's user_name
+    assert after.auth0 == profile.auth0 and after.identity_updated_at == profile.identity_updated_at
