@@ -6,6 +6,7 @@ The per-message paths (publishing, the worker loop) use pika instead: ``consumer
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Literal
 
 import aio_pika
 import aiormq.exceptions
@@ -48,6 +49,25 @@ def broker_errors(settings: Settings) -> Iterator[None]:
         raise credentials_rejected(where) from None
     except (TimeoutError, aiormq.exceptions.AMQPConnectionError, ConnectionError, OSError) as exc:
         raise unreachable(where, exc) from None
+
+
+async def exists(
+    connection: AbstractConnection, kind: Literal["exchange", "queue"], name: str
+) -> bool:
+    """Whether an exchange or queue exists (a passive declare, on a channel of its own: the
+    broker closes the channel when the answer is no)."""
+    channel = await connection.channel()
+    try:
+        if kind == "exchange":
+            await channel.declare_exchange(name, passive=True)
+        else:
+            await channel.declare_queue(name, passive=True)
+    except aiormq.exceptions.ChannelNotFoundEntity:
+        return False
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+    return True
 
 
 @asynccontextmanager

@@ -30,7 +30,7 @@ from pika.channel import Channel
 from pika.frame import Method
 from pika.spec import Basic, BasicProperties
 
-from consumers.core.errors import BrokerUnavailable, ConfigurationError
+from consumers.core.errors import BrokerUnavailable, ConfigurationError, PublishRefused
 from consumers.core.settings import Settings
 
 CONNECT_TIMEOUT_S = 10.0
@@ -38,10 +38,6 @@ CONNECT_TIMEOUT_S = 10.0
 BLOCKED_TIMEOUT_S = 60.0
 # What pika raises when a channel or connection is already gone.
 LINK_ERRORS = (pika.exceptions.AMQPError, OSError)
-
-
-class PublishRefused(Exception):
-    """The broker did not take a message (returned as unroutable, or nacked)."""
 
 
 def credentials_rejected(where: str) -> ConfigurationError:
@@ -209,6 +205,34 @@ async def confirm_mode(channel: Channel, where: str) -> "ConfirmChannel":
     return confirming
 
 
+async def _answer_unless_closed(
+    channel: Channel, register: Callable[[Callable[..., None]], Any], what: str, where: str
+) -> Any:
+    """Like ``_answer``, for a call the broker may refuse by closing the channel (a missing queue
+    or exchange, no permission): the refusal becomes an error that says what to do."""
+    closed: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
+    channel.add_on_close_callback(lambda _, reason: _resolve(closed, reason))
+    answered = asyncio.ensure_future(_answer(register, what))
+    await asyncio.wait([answered, closed], return_when=asyncio.FIRST_COMPLETED)
+    if answered.done():
+        return answered.result()
+    answered.cancel()
+    reason = closed.result()
+    code = getattr(reason, "reply_code", None)
+    text = getattr(reason, "reply_text", "") or str(reason)
+    if code == 404:
+        missing = text.removeprefix("NOT_FOUND - ")
+        raise ConfigurationError(f"{missing}: run `authstream setup` first")
+    if code == 403:
+        raise ConfigurationError(f"RabbitMQ at {where} refused access: {text}")
+    raise BrokerUnavailable(f"RabbitMQ at {where} closed the channel: {text}")
+
+
+async def confirm_channel(connection: AsyncioConnection, where: str) -> ConfirmChannel:
+    """A new channel on ``connection``, in confirm mode."""
+    return await confirm_mode(await open_channel(connection), where)
+
+
 @asynccontextmanager
 async def open_confirm_channel(
     settings: Settings, *, name: str, exchange: str
@@ -218,26 +242,12 @@ async def open_confirm_channel(
     connection = await open_connection(settings, name)
     try:
         channel = await open_channel(connection)
-        closed: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
-        channel.add_on_close_callback(lambda _, reason: _resolve(closed, reason))
-        checked = asyncio.ensure_future(
-            _answer(
-                lambda cb: channel.exchange_declare(exchange, passive=True, callback=cb),
-                "exchange.declare",
-            )
+        await _answer_unless_closed(
+            channel,
+            lambda cb: channel.exchange_declare(exchange, passive=True, callback=cb),
+            "exchange.declare",
+            where,
         )
-        await asyncio.wait([checked, closed], return_when=asyncio.FIRST_COMPLETED)
-        if not checked.done():
-            checked.cancel()
-            reason = closed.result()
-            code = getattr(reason, "reply_code", None)
-            if code == 404:
-                raise ConfigurationError(
-                    f"exchange '{exchange}' does not exist: run `authstream setup` first"
-                )
-            if code == 403:
-                raise ConfigurationError(f"RabbitMQ at {where} refused access: {reason}")
-            raise BrokerUnavailable(f"RabbitMQ at {where} closed the channel: {reason}")
         yield await confirm_mode(channel, where)
     finally:
         await close_connection(connection)
@@ -251,10 +261,42 @@ class Delivery:
     routing_key: str
 
 
+class Consumer:
+    """A queue consumed with manual acks: the worker's only handle on its deliveries."""
+
+    def __init__(self, channel: Channel, tag: str) -> None:
+        self._channel = channel
+        self._tag = tag
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self._channel.is_open)
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        self._channel.add_on_close_callback(lambda *_: callback())
+
+    def ack_through(self, delivery_tag: int) -> None:
+        """Ack every delivery up to and including ``delivery_tag``."""
+        try:
+            self._channel.basic_ack(delivery_tag, multiple=True)
+        except LINK_ERRORS as exc:  # the channel went away under us: the broker redelivers
+            raise BrokerUnavailable(f"could not ack: {type(exc).__name__}") from None
+
+    def cancel(self) -> None:
+        """Stop deliveries; what was delivered and not acked goes back when the channel closes."""
+        if self._channel.is_open:
+            with contextlib.suppress(*LINK_ERRORS):
+                self._channel.basic_cancel(self._tag)
+
+
 async def consume(
-    connection: AsyncioConnection, queue: str, prefetch: int, deliver: Callable[[Delivery], None]
-) -> tuple[Channel, str]:
-    """Consume ``queue`` with manual acks, at most ``prefetch`` unacked; the channel and tag."""
+    connection: AsyncioConnection,
+    queue: str,
+    prefetch: int,
+    deliver: Callable[[Delivery], None],
+    where: str,
+) -> Consumer:
+    """Consume ``queue`` with manual acks, at most ``prefetch`` unacked."""
     channel = await open_channel(connection)
     await _answer(lambda cb: channel.basic_qos(prefetch_count=prefetch, callback=cb), "basic.qos")
 
@@ -263,5 +305,11 @@ async def consume(
     ) -> None:
         deliver(Delivery(body, properties, method.delivery_tag, method.routing_key or ""))
 
-    tag: str = channel.basic_consume(queue, on_message, auto_ack=False)
-    return channel, tag
+    tags: list[str] = []
+    await _answer_unless_closed(
+        channel,
+        lambda cb: tags.append(channel.basic_consume(queue, on_message, callback=cb)),
+        "basic.consume",
+        where,
+    )
+    return Consumer(channel, tags[0])

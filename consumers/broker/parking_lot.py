@@ -15,7 +15,7 @@ import aio_pika
 import orjson
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
-from consumers.broker import admin as amqp
+from consumers.broker import admin
 from consumers.broker.failures import ATTEMPTS, BROKER_DEATH_HEADERS, ERROR, FAILED_AT, parked_info
 from consumers.core.names import Names
 from consumers.core.settings import Settings
@@ -69,8 +69,8 @@ def describe(message: AbstractIncomingMessage) -> ParkedMessage:
 async def _parking_lot(
     settings: Settings, stage: str
 ) -> AsyncIterator[tuple[AbstractChannel, AbstractQueue]]:
-    async with amqp.connect(settings, name=f"authstream dlq {stage}") as connection:
-        with amqp.broker_errors(settings):
+    async with admin.connect(settings, name=f"authstream dlq {stage}") as connection:
+        with admin.broker_errors(settings):
             channel = await connection.channel(publisher_confirms=True)
             queue = await channel.declare_queue(
                 Names(settings.name_prefix).parking_lot(stage), passive=True
@@ -90,7 +90,7 @@ async def list_parked(
     async with _parking_lot(settings, stage) as (channel, queue):
         total = queue.declaration_result.message_count or 0
         seen: list[ParkedMessage] = []
-        with amqp.broker_errors(settings):
+        with admin.broker_errors(settings):
             while len(seen) < limit:
                 message = await queue.get(no_ack=False, fail=False)
                 if message is None:
@@ -122,7 +122,7 @@ async def replay(settings: Settings, stage: str, limit: int | None) -> int:
     work_queue = Names(settings.name_prefix).work_queue(stage)
     moved = 0
     async with _parking_lot(settings, stage) as (channel, queue):
-        with amqp.broker_errors(settings):
+        with admin.broker_errors(settings):
             # Only what is parked now: messages parked again while we replay wait for next time.
             todo = queue.declaration_result.message_count or 0
             if limit is not None:
@@ -141,7 +141,7 @@ async def replay(settings: Settings, stage: str, limit: int | None) -> int:
 
 async def purge(settings: Settings, stage: str) -> int:
     async with _parking_lot(settings, stage) as (_, queue):
-        with amqp.broker_errors(settings):
+        with admin.broker_errors(settings):
             result = await queue.purge()
             return int(result.message_count or 0)
 

@@ -77,7 +77,7 @@ def properties_for(event: Event) -> BasicProperties:
     )
 
 
-def confirm(
+def publish_event(
     channel: ConfirmChannel, exchange: str, event: Event, body: bytes
 ) -> "asyncio.Future[None]":
     """Publish one event; the future settles on the broker's confirm (PublishRefused if not)."""
@@ -100,7 +100,7 @@ class Publisher:
 
     async def publish(self, number: int, event: Event, body: bytes) -> None:
         await self.window.acquire()
-        settled = confirm(self.channel, self.exchange, event, body)
+        settled = publish_event(self.channel, self.exchange, event, body)
         self.in_flight.add(settled)
         settled.add_done_callback(lambda future: self._settled(number, future))
 
@@ -119,7 +119,7 @@ class Publisher:
 
 
 @asynccontextmanager
-async def open_channel(settings: Settings, *, name: str) -> AsyncIterator[ConfirmChannel]:
+async def open_events_channel(settings: Settings, *, name: str) -> AsyncIterator[ConfirmChannel]:
     """A confirm channel on a connection of its own, after checking the exchange exists."""
     async with open_confirm_channel(
         settings, name=name, exchange=Names(settings.name_prefix).exchange
@@ -130,7 +130,7 @@ async def open_channel(settings: Settings, *, name: str) -> AsyncIterator[Confir
 @asynccontextmanager
 async def open_publisher(settings: Settings) -> AsyncIterator[Publisher]:
     """A publisher on the events exchange; leaving the block waits for every confirm."""
-    async with open_channel(settings, name="authstream publish") as channel:
+    async with open_events_channel(settings, name="authstream publish") as channel:
         publisher = Publisher(
             channel, Names(settings.name_prefix).exchange, settings.publish_window
         )

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import aio_pika
-import aiormq.exceptions
 from aio_pika.abc import AbstractConnection
 
+from consumers.broker.admin import exists
 from consumers.core.names import STAGES, Names
 from consumers.core.settings import Settings
 
@@ -74,37 +74,21 @@ def build_topology(settings: Settings) -> Topology:
     return Topology(exchange=names.exchange, queues=tuple(queues))
 
 
-async def _exists(connection: AbstractConnection, kind: str, name: str) -> bool:
-    # A passive declare of a missing entity closes its channel, so each check gets its own.
-    channel = await connection.channel()
-    try:
-        if kind == "exchange":
-            await channel.declare_exchange(name, passive=True)
-        else:
-            await channel.declare_queue(name, passive=True)
-    except aiormq.exceptions.ChannelNotFoundEntity:
-        return False
-    finally:
-        if not channel.is_closed:
-            await channel.close()
-    return True
-
-
 async def declare_topology(connection: AbstractConnection, topology: Topology) -> list[Change]:
     """Declare everything (idempotent); report what was created and what was already there.
 
     Declaring an existing entity with other arguments raises PRECONDITION_FAILED, which
-    ``consumers.amqp.broker_errors`` turns into a TopologyConflict naming the difference.
+    ``consumers.broker.admin.broker_errors`` turns into a TopologyConflict naming the difference.
     """
     changes: list[Change] = []
-    existed = await _exists(connection, "exchange", topology.exchange)
+    existed = await exists(connection, "exchange", topology.exchange)
     channel = await connection.channel()
     exchange = await channel.declare_exchange(
         topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True
     )
     changes.append(Change("exchange", topology.exchange, "unchanged" if existed else "created"))
     for spec in topology.queues:
-        existed = await _exists(connection, "queue", spec.name)
+        existed = await exists(connection, "queue", spec.name)
         queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments)
         # Binding is idempotent; the broker cannot tell us whether a binding is new.
         for routing_key in spec.routing_keys:

@@ -13,8 +13,7 @@ from typing import BinaryIO
 from pydantic import ValidationError
 
 from consumers import __version__
-from consumers.broker import admin as amqp
-from consumers.broker import parking_lot as dlq
+from consumers.broker import admin, parking_lot
 from consumers.broker.publisher import publish_stream
 from consumers.cli import segments as segments_cli
 from consumers.cli.setup import format_report, run_setup
@@ -72,7 +71,7 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _check(settings: Settings) -> None:
-    async with amqp.connect(settings, name="authstream check"):
+    async with admin.connect(settings, name="authstream check"):
         pass
     async with elastic.connect(settings) as es:
         with elastic.elasticsearch_errors(settings):
@@ -113,17 +112,17 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
     queue = Names(settings.name_prefix).parking_lot(args.stage)
     if args.action == "list":
         limit = 20 if args.limit is None else args.limit
-        parked, total = asyncio.run(dlq.list_parked(settings, args.stage, limit))
-        print(dlq.format_table(parked, total, queue))
+        parked, total = asyncio.run(parking_lot.list_parked(settings, args.stage, limit))
+        print(parking_lot.format_table(parked, total, queue))
     elif args.action == "replay":
-        moved = asyncio.run(dlq.replay(settings, args.stage, args.limit))
+        moved = asyncio.run(parking_lot.replay(settings, args.stage, args.limit))
         print(f"replayed {moved:,} message(s) from {queue} onto its work queue")
     elif not args.yes:
-        waiting = asyncio.run(dlq.count(settings, args.stage))
+        waiting = asyncio.run(parking_lot.count(settings, args.stage))
         _err(f"{queue} holds {waiting:,} message(s); run again with --yes to delete them for good")
         return EXIT_CONFIG
     else:
-        deleted = asyncio.run(dlq.purge(settings, args.stage))
+        deleted = asyncio.run(parking_lot.purge(settings, args.stage))
         print(f"deleted {deleted:,} message(s) from {queue}")
     return EXIT_OK
 

@@ -3,6 +3,7 @@
     AuthstreamError
     ├── RetryableError              transient: the same work may succeed later
     │   ├── BrokerUnavailable           RabbitMQ unreachable or the connection dropped
+    │   ├── PublishRefused              the broker did not take a message (nack, or unroutable)
     │   └── ElasticsearchUnavailable    unreachable, timed out, 429 or 5xx
     └── PermanentError              retrying the same input will not help
         ├── InvalidEvent                a message that is not a valid authstream.event/1
@@ -11,8 +12,8 @@
             └── TopologyConflict        an existing queue/exchange/index is declared differently
 
 Foreign exceptions (pika, aio-pika, elasticsearch, httpx) are translated once, where they enter
-(``consumers.broker_link``, ``consumers.amqp``, ``consumers.elastic``); nothing inside the
-pipeline catches them again.
+(pika in ``consumers.broker.link``, aio-pika in ``consumers.broker.admin``, elasticsearch in
+``consumers.store.elastic``); nothing inside the pipeline catches them again.
 """
 
 
@@ -26,6 +27,10 @@ class RetryableError(AuthstreamError):
 
 class BrokerUnavailable(RetryableError):
     pass
+
+
+class PublishRefused(RetryableError):
+    """The broker did not take a message: it nacked it, or returned it as unroutable."""
 
 
 class ElasticsearchUnavailable(RetryableError):

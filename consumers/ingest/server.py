@@ -17,13 +17,14 @@ import orjson
 import structlog
 from aiohttp import web
 
-from consumers.broker.link import ConfirmChannel, PublishRefused
-from consumers.broker.publisher import confirm, open_channel
+from consumers.broker.link import ConfirmChannel
+from consumers.broker.publisher import open_events_channel, publish_event
 from consumers.core.errors import (
     AuthstreamError,
     BrokerUnavailable,
     ConfigurationError,
     InvalidEvent,
+    PublishRefused,
 )
 from consumers.core.names import Names
 from consumers.core.settings import Settings
@@ -64,7 +65,7 @@ def authorized(header: str | None, token: str) -> bool:
 
 
 @dataclass
-class BrokerLink:
+class ReopeningChannel:
     """One confirm channel for the server's life, reopened on the next request after a failure."""
 
     settings: Settings
@@ -77,7 +78,7 @@ class BrokerLink:
             if self.channel is None or not self.channel.is_open:
                 await self.drop()
                 self.channel = await self.stack.enter_async_context(
-                    open_channel(self.settings, name="authstream ingest")
+                    open_events_channel(self.settings, name="authstream ingest")
                 )
             return self.channel
 
@@ -89,21 +90,21 @@ class BrokerLink:
 
 
 async def publish_all(
-    link: BrokerLink, events: list[tuple[Event, bytes]], settings: Settings
+    outbound: ReopeningChannel, events: list[tuple[Event, bytes]], settings: Settings
 ) -> None:
     """Publish every event and wait for every confirm; BrokerUnavailable if any is not confirmed."""
-    channel = await link.get()
+    channel = await outbound.get()
     exchange = Names(settings.name_prefix).exchange
     # Every answer is collected, so no failed confirm is left unread when one fails.
     answers = await asyncio.gather(
-        *(confirm(channel, exchange, event, body) for event, body in events),
+        *(publish_event(channel, exchange, event, body) for event, body in events),
         return_exceptions=True,
     )
     failures = [answer for answer in answers if isinstance(answer, BaseException)]
     if not failures:
         return
     if not channel.is_open:
-        await link.drop()
+        await outbound.drop()
     first = failures[0]
     if isinstance(first, PublishRefused):
         raise BrokerUnavailable(f"the broker did not take an event: {first}")
@@ -117,7 +118,7 @@ def build_app(settings: Settings) -> web.Application:
             "same value as the Log Stream's Authorization Token"
         )
     token = settings.ingest_token.get_secret_value()
-    link = BrokerLink(settings)
+    outbound = ReopeningChannel(settings)
 
     async def receive(request: web.Request) -> web.Response:
         if not authorized(request.headers.get("Authorization"), token):
@@ -140,7 +141,7 @@ def build_app(settings: Settings) -> web.Application:
             log.warning("log records skipped", skipped=len(skipped), first=skipped[0]["reason"])
         try:
             if events:
-                await publish_all(link, events, settings)
+                await publish_all(outbound, events, settings)
         except AuthstreamError as exc:  # broker down, or not set up: Auth0 retries the batch
             log.warning("events not published; Auth0 will retry", error=str(exc))
             return web.json_response({"error": "broker unavailable, retry later"}, status=503)
@@ -148,13 +149,13 @@ def build_app(settings: Settings) -> web.Application:
 
     async def healthz(request: web.Request) -> web.Response:
         try:
-            await link.get()
+            await outbound.get()
         except AuthstreamError:
             return web.json_response({"status": "broker unavailable"}, status=503)
         return web.json_response({"status": "ok"})
 
     async def close(app: web.Application) -> None:
-        await link.drop()
+        await outbound.drop()
 
     # Bodies above the limit are answered 413 by aiohttp before they are read into memory.
     app = web.Application(client_max_size=settings.ingest_max_bytes)

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
-from pika.channel import Channel
 
-from consumers.broker import failures as parking
-from consumers.broker import link as broker_link
-from consumers.broker.link import LINK_ERRORS, ConfirmChannel, Delivery
+from consumers.broker import failures, link
+from consumers.broker.link import ConfirmChannel, Consumer, Delivery
 from consumers.core.errors import BrokerUnavailable, InvalidEvent, RetryableError
 from consumers.core.names import Names
 from consumers.core.settings import Settings
@@ -81,8 +79,7 @@ class Worker:
         while not stop.is_set():
             try:
                 await self._session(stop, backoff)
-            # LINK_ERRORS: using a channel that is already gone (e.g. acking after a cut).
-            except (BrokerUnavailable, *LINK_ERRORS) as exc:
+            except BrokerUnavailable as exc:
                 metrics.RECONNECTS.labels(self.stage.name).inc()
                 delay = backoff.next()
                 log.warning(
@@ -95,20 +92,19 @@ class Worker:
         log.info("worker stopped", queue=self.queue, processed=self.processed)
 
     async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
-        connection = await broker_link.open_connection(
+        connection = await link.open_connection(
             self.settings, name=f"authstream {self.stage.name} worker"
         )
         lost = asyncio.Event()
         connection.add_on_close_callback(lambda *_: lost.set())
         try:
             inbox: asyncio.Queue[Delivery] = asyncio.Queue()
-            consume, consumer_tag = await broker_link.consume(
-                connection, self.queue, self.settings.prefetch, inbox.put_nowait
+            where = self.settings.amqp_url_redacted
+            consumer = await link.consume(
+                connection, self.queue, self.settings.prefetch, inbox.put_nowait, where
             )
-            consume.add_on_close_callback(lambda *_: lost.set())
-            publish = await broker_link.confirm_mode(
-                await broker_link.open_channel(connection), self.settings.amqp_url_redacted
-            )
+            consumer.on_close(lost.set)
+            publish = await link.confirm_channel(connection, where)
             log.info("consuming", queue=self.queue, prefetch=self.settings.prefetch)
             backoff.reset()
             while not stop.is_set():
@@ -118,14 +114,13 @@ class Worker:
                     raise BrokerUnavailable("connection closed")
                 if batch:
                     try:
-                        await self._process(batch, consume, publish, stop)
+                        await self._process(batch, consumer, publish, stop)
                     except Stopping:
                         break
             # Unprocessed deliveries go back to the queue when the channel closes.
-            if consume.is_open:
-                consume.basic_cancel(consumer_tag)
+            consumer.cancel()
         finally:
-            await broker_link.close_connection(connection)
+            await link.close_connection(connection)
 
     async def _collect(
         self, inbox: "asyncio.Queue[Delivery]", stop: asyncio.Event
@@ -151,7 +146,7 @@ class Worker:
     async def _process(
         self,
         batch: list[Delivery],
-        consume: Channel,
+        consumer: Consumer,
         publish: ConfirmChannel,
         stop: asyncio.Event,
     ) -> None:
@@ -169,7 +164,7 @@ class Worker:
             for position, outcome in zip(positions, await self._handle(events, stop), strict=True):
                 outcomes[position] = outcome
         await self._settle(batch, outcomes, publish)
-        consume.basic_ack(batch[-1].delivery_tag, multiple=True)
+        consumer.ack_through(batch[-1].delivery_tag)
         self.processed += len(batch)
         self._observe(outcomes, asyncio.get_running_loop().time() - started)
 
@@ -219,7 +214,7 @@ class Worker:
             if outcome is None or outcome.kind == "done":
                 continue
             properties = message.properties
-            attempts = parking.attempts_of(properties) + 1
+            attempts = failures.attempts_of(properties) + 1
             if outcome.kind == "retry" and attempts < self.settings.max_attempts:
                 delays = self.settings.retry_delays_ms
                 target = self.names.retry_queue(
@@ -234,12 +229,12 @@ class Worker:
                     message_id=properties.message_id,
                     stage=self.stage.name,
                 )
-            copy = parking.with_failure(
+            copy = failures.with_failure(
                 properties,
                 stage=self.stage.name,
                 reason=outcome.reason,
                 attempts=attempts,
-                routing_key=parking.original_routing_key(properties, message.routing_key),
+                routing_key=failures.original_routing_key(properties, message.routing_key),
             )
             sends.append(publish.publish("", target, message.body, copy))
         for confirmation in await asyncio.gather(*sends, return_exceptions=True):

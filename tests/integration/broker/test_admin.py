@@ -2,14 +2,14 @@ import asyncio
 
 import pytest
 
-from consumers.broker import admin as amqp
+from consumers.broker import admin
 from consumers.core.errors import ConfigurationError
 from consumers.core.settings import Settings
 from tests.conftest import ServiceUrls
 
 
 async def _open(settings: Settings) -> None:
-    async with amqp.connect(settings):
+    async with admin.connect(settings):
         pass
 
 

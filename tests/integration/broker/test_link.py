@@ -8,10 +8,10 @@ import pytest
 from pika.spec import BasicProperties
 from pydantic import SecretStr
 
-from consumers.broker import link as broker_link
-from consumers.broker.link import Delivery, PublishRefused, open_confirm_channel
+from consumers.broker import link
+from consumers.broker.link import Delivery, open_confirm_channel
 from consumers.cli.setup import run_setup
-from consumers.core.errors import BrokerUnavailable, ConfigurationError
+from consumers.core.errors import BrokerUnavailable, ConfigurationError, PublishRefused
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from tests import broker
@@ -25,7 +25,7 @@ def _properties(message_id: str) -> BasicProperties:
 
 
 async def _collect(settings: Settings, queue: str, count: int) -> list[Delivery]:
-    connection = await broker_link.open_connection(settings, "test consumer")
+    connection = await link.open_connection(settings, "test consumer")
     try:
         got: list[Delivery] = []
         all_there = asyncio.Event()
@@ -35,12 +35,14 @@ async def _collect(settings: Settings, queue: str, count: int) -> list[Delivery]
             if len(got) == count:
                 all_there.set()
 
-        channel, _ = await broker_link.consume(connection, queue, 10, deliver)
+        consumer = await link.consume(
+            connection, queue, 10, deliver, settings.amqp_url_redacted
+        )
         await asyncio.wait_for(all_there.wait(), 10)
-        channel.basic_ack(got[-1].delivery_tag, multiple=True)
+        consumer.ack_through(got[-1].delivery_tag)
         return got
     finally:
-        await broker_link.close_connection(connection)
+        await link.close_connection(connection)
 
 
 def test_confirmed_messages_arrive_with_their_routing_key_properties_and_body(
@@ -128,7 +130,7 @@ def test_wrong_credentials_are_a_configuration_error_that_never_shows_the_passwo
         update={"amqp_url": SecretStr("amqp://guest:not-the-Pa55word@127.0.0.1:5672/")}
     )
     with pytest.raises(ConfigurationError) as raised:
-        asyncio.run(broker_link.open_connection(wrong, "test"))
+        asyncio.run(link.open_connection(wrong, "test"))
     assert "rejected the credentials" in str(raised.value)
     assert "not-the-Pa55word" not in str(raised.value)
 
@@ -141,5 +143,21 @@ def test_a_broker_that_is_not_there_is_unavailable(settings: Settings) -> None:
         update={"amqp_url": SecretStr(f"amqp://guest:guest@127.0.0.1:{port}/")}
     )
     with pytest.raises(BrokerUnavailable) as raised:
-        asyncio.run(broker_link.open_connection(nowhere, "test"))
+        asyncio.run(link.open_connection(nowhere, "test"))
     assert "unreachable" in str(raised.value)
+
+
+def test_consuming_a_queue_that_was_never_declared_says_to_run_setup(settings: Settings) -> None:
+    async def scenario() -> None:
+        connection = await link.open_connection(settings, "test consumer")
+        try:
+            await link.consume(
+                connection, "no-such-queue-" + settings.name_prefix, 1, print, "here"
+            )
+        finally:
+            await link.close_connection(connection)
+
+    with pytest.raises(ConfigurationError) as info:
+        asyncio.run(scenario())
+    assert "no-such-queue-" in str(info.value)
+    assert "run `authstream setup` first" in str(info.value)

@@ -16,8 +16,7 @@ import pika.exceptions
 import pytest
 from pydantic import SecretStr
 
-from consumers.broker import admin as amqp
-from consumers.broker import parking_lot as dlq
+from consumers.broker import admin, parking_lot
 from consumers.broker.topology import build_topology, declare_topology
 from consumers.core.names import Names
 from consumers.core.settings import Settings
@@ -30,16 +29,16 @@ MANAGEMENT_URL = "http://127.0.0.1:15672"
 @pytest.fixture
 def broker(settings: Settings) -> Iterator[dict[str, str]]:
     definitions = json.loads(DEFINITIONS.read_text())
-    amqp = urlsplit(settings.amqp_url.get_secret_value())
-    admin = (amqp.username or "guest", amqp.password or "guest")
+    url = urlsplit(settings.amqp_url.get_secret_value())
+    operator = (url.username or "guest", url.password or "guest")
     vhost = f"authstream-test-{uuid.uuid4().hex[:8]}"
     tag = uuid.uuid4().hex[:6]
     users = {p["user"]: f"t{tag}-{p['user']}" for p in definitions["permissions"]}
     password = uuid.uuid4().hex
-    with httpx.Client(base_url=MANAGEMENT_URL, auth=admin, timeout=10) as api:
+    with httpx.Client(base_url=MANAGEMENT_URL, auth=operator, timeout=10) as api:
         api.put(f"/api/vhosts/{vhost}").raise_for_status()
         everything = {"configure": ".*", "write": ".*", "read": ".*"}
-        api.put(f"/api/permissions/{vhost}/{admin[0]}", json=everything).raise_for_status()
+        api.put(f"/api/permissions/{vhost}/{operator[0]}", json=everything).raise_for_status()
         for permission in definitions["permissions"]:
             name = users[permission["user"]]
             api.put(
@@ -47,10 +46,10 @@ def broker(settings: Settings) -> Iterator[dict[str, str]]:
             ).raise_for_status()
             rules = {k: permission[k] for k in ("configure", "write", "read")}
             api.put(f"/api/permissions/{vhost}/{name}", json=rules).raise_for_status()
-        where = f"{amqp.hostname}:{amqp.port}/{quote(vhost, safe='')}"
+        where = f"{url.hostname}:{url.port}/{quote(vhost, safe='')}"
         try:
             yield {
-                "admin": f"amqp://{admin[0]}:{admin[1]}@{where}",
+                "admin": f"amqp://{operator[0]}:{operator[1]}@{where}",
                 "auth0": f"amqp://{users['authstream-auth0']}:{password}@{where}",
                 "worker": f"amqp://{users['authstream-worker']}:{password}@{where}",
             }
@@ -111,7 +110,7 @@ def test_the_worker_user_can_declare_the_topology_consume_retry_and_replay(
     )
 
     async def declare() -> None:
-        async with amqp.connect(worker) as connection:
+        async with admin.connect(worker) as connection:
             await declare_topology(connection, build_topology(worker))
 
     asyncio.run(declare())
@@ -125,4 +124,4 @@ def test_the_worker_user_can_declare_the_topology_consume_retry_and_replay(
         # Retries and the parking lot go through the default exchange.
         channel.basic_publish("", names.parking_lot("index"), body)
         channel.basic_ack(method.delivery_tag)
-    assert asyncio.run(dlq.replay(worker, "index", None)) == 1
+    assert asyncio.run(parking_lot.replay(worker, "index", None)) == 1

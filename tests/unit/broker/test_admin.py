@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from consumers.broker import admin as amqp
+from consumers.broker import admin
 from consumers.core.errors import BrokerUnavailable
 from consumers.core.settings import Settings
 
@@ -13,7 +13,7 @@ def test_precondition_failures_become_one_actionable_sentence() -> None:
         "'authstream.index' "
         "in vhost '/': received the value 'quorum' of type 'longstr' but current is none\")"
     )
-    assert amqp.describe_precondition_failure(text) == (
+    assert admin.describe_precondition_failure(text) == (
         "queue 'authstream.index' already exists with a different 'x-queue-type': authstream "
         "wants the value 'quorum' of type 'longstr', the broker has none. Delete the queue "
         "(after draining it) or change the settings to match it (e.g. AUTHSTREAM_QUEUE_TYPE)."
@@ -21,7 +21,7 @@ def test_precondition_failures_become_one_actionable_sentence() -> None:
 
 
 async def _open(settings: Settings) -> None:
-    async with amqp.connect(settings):
+    async with admin.connect(settings):
         pass
 
 
