@@ -1,0 +1,1 @@
+"""Unit tests of the offline mention sentiment (consumers/sentiment)."""

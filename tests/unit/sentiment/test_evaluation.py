@@ -1,0 +1,186 @@
+"""Evaluation arithmetic on a hand-made set, the labelled data set, and the quality target."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from consumers.sentiment.evaluation import (
+    LABELS,
+    Evaluation,
+    LabelledMention,
+    compare_file,
+    evaluate,
+    evaluate_file,
+    format_comparison,
+    format_evaluation,
+    parse_labelled,
+    select,
+    split_of,
+)
+from consumers.sentiment.scoring import MentionScore, label_for
+
+LABELLED = Path(__file__).resolve().parents[2] / "data" / "mentions_labelled.jsonl"
+TARGET = 0.85  # positive-versus-negative accuracy the campaign asked for
+
+
+def by_table(text: str) -> MentionScore:
+    """A scorer reading its answer from the text, so the counts below are known by hand."""
+    value = {"pos": 0.6, "neg": -0.6, "neu": 0.0}[text.split()[0]]
+    return MentionScore(value, label_for(value))
+
+
+def row(mention_id: str, predicted: str, gold: str, kind: str) -> LabelledMention:
+    return LabelledMention(mention_id, f"{predicted} text", gold, kind)  # type: ignore[arg-type]
+
+
+TINY = [
+    row("1", "pos", "positive", "plain"),
+    row("2", "pos", "positive", "emoji"),
+    row("3", "neg", "positive", "sarcasm"),
+    row("4", "neg", "negative", "plain"),
+    row("5", "neu", "negative", "delivery"),  # a complaint scored neutral: a polar miss
+    row("6", "pos", "negative", "sarcasm"),
+    row("7", "neu", "neutral", "question"),
+    row("8", "pos", "neutral", "question"),
+]
+
+
+def test_evaluation_arithmetic_on_a_hand_made_set() -> None:
+    result = evaluate(TINY, by_table, "tiny")
+    assert (result.overall.n, result.overall.correct) == (8, 4)
+    assert result.overall.accuracy == 0.5
+    assert (result.polar.n, result.polar.correct) == (6, 3)
+    assert result.polar.accuracy == 0.5
+    # rows: gold negative, neutral, positive; columns: predicted, same order
+    assert LABELS == ("negative", "neutral", "positive")
+    assert result.confusion == ((1, 1, 1), (0, 1, 1), (1, 0, 2))
+    assert {k: (t.n, t.correct) for k, t in result.per_kind.items()} == {
+        "delivery": (1, 0),
+        "emoji": (1, 1),
+        "plain": (2, 2),
+        "question": (2, 1),
+        "sarcasm": (2, 0),
+    }
+    assert [m.row.id for m in result.misses] == ["3", "5", "6", "8"]
+    assert result.misses[1].predicted == "neutral"
+
+
+def test_empty_sets_have_no_accuracy_and_format_as_na() -> None:
+    result = evaluate([row("7", "neu", "neutral", "question")], by_table)
+    assert result.polar.n == 0
+    assert result.polar.accuracy is None
+    assert "n/a" in format_evaluation(result)
+    assert evaluate([], by_table).overall.accuracy is None
+
+
+def test_format_shows_figures_matrix_and_kinds() -> None:
+    text = format_evaluation(evaluate(TINY, by_table, "tiny"), misses=2)
+    assert "== tiny ==" in text
+    assert "3-class accuracy       50.0%  (4/8)" in text
+    assert "positive vs negative   50.0%  (3/6)" in text
+    assert "negative                  1         1         1" in text
+    assert "sarcasm              2      0.0%" in text
+    assert text.count(" -> ") == 2
+
+
+def test_split_is_deterministic_balanced_and_disjoint() -> None:
+    ids = [str(n) for n in range(2000)]
+    assert [split_of(i) for i in ids] == [split_of(i) for i in ids]
+    dev = Counter(split_of(i) for i in ids)["dev"]
+    assert 900 < dev < 1100
+    rows = [row(i, "pos", "positive", "plain") for i in ids[:50]]
+    halves = select(rows, "dev") + select(rows, "heldout")
+    assert sorted(r.id for r in halves) == sorted(ids[:50])
+    assert select(rows, "all") == rows
+
+
+def test_parse_labelled_skips_blank_lines_and_refuses_bad_rows() -> None:
+    good = json.dumps({"id": "1", "text": "hi", "label": "neutral", "kind": "plain"})
+    assert [r.id for r in parse_labelled([good, "", "  "])] == ["1"]
+    for bad in ({"id": "1", "text": "hi", "label": "angry"}, {"text": "hi", "label": "neutral"}):
+        with pytest.raises(ValueError, match="line 1"):
+            parse_labelled([json.dumps(bad)])
+
+
+def test_evaluate_file_and_splits(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("\n".join(json.dumps(r.__dict__) for r in TINY) + "\n", "utf-8")
+    everything = evaluate_file(path, by_table)
+    assert everything.overall.n == 8
+    dev = evaluate_file(path, by_table, split="dev")
+    heldout = evaluate_file(path, by_table, split="heldout")
+    assert dev.overall.n + heldout.overall.n == 8
+    assert dev.overall.correct + heldout.overall.correct == everything.overall.correct
+
+
+# --- the real labelled set --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def labelled() -> list[LabelledMention]:
+    with LABELLED.open(encoding="utf-8") as handle:
+        return parse_labelled(handle)
+
+
+def test_labelled_set_is_big_varied_and_well_formed(labelled: list[LabelledMention]) -> None:
+    assert len(labelled) >= 200
+    assert len({r.id for r in labelled}) == len(labelled)
+    assert len({r.text for r in labelled}) == len(labelled)
+    share = {label: n / len(labelled) for label, n in Counter(r.label for r in labelled).items()}
+    assert share["negative"] == pytest.approx(0.4, abs=0.05)
+    assert share["positive"] == pytest.approx(0.4, abs=0.05)
+    assert share["neutral"] == pytest.approx(0.2, abs=0.05)
+    kinds = Counter(r.kind for r in labelled)
+    for kind in ("sarcasm", "negation", "emoji", "slang", "product", "delivery", "question"):
+        assert kinds[kind] >= 8, kind
+    for r in labelled:
+        assert r.handle
+        datetime.fromisoformat(r.created_at)
+    halves = Counter(split_of(r.id) for r in labelled)
+    assert min(halves.values()) >= 100
+
+
+@pytest.fixture(scope="module")
+def comparison() -> dict[str, Evaluation]:
+    results = compare_file(LABELLED)
+    print("\n" + format_comparison(results))
+    by_name = {r.name: r for r in results}
+    print("\n" + format_evaluation(by_name["vader+brand / heldout"]))
+    return by_name
+
+
+def test_brand_lexicon_beats_plain_vader_on_every_split(comparison: dict[str, Evaluation]) -> None:
+    for split in ("all", "dev", "heldout"):
+        plain, brand = comparison[f"vader / {split}"], comparison[f"vader+brand / {split}"]
+        assert brand.polar.correct > plain.polar.correct, split
+        assert brand.overall.correct > plain.overall.correct, split
+
+
+def test_quality_does_not_regress(comparison: dict[str, Evaluation]) -> None:
+    """Floors at the figures measured when the lexicon was frozen (see /tmp/sentiment_report.md).
+
+    The held-out half was never tuned on: it is the figure to quote.
+    """
+    floors = {"all": (0.76, 0.73), "dev": (0.87, 0.85), "heldout": (0.63, 0.59)}
+    for split, (three_class, polar) in floors.items():
+        result = comparison[f"vader+brand / {split}"]
+        assert result.overall.accuracy is not None and result.polar.accuracy is not None
+        assert result.overall.accuracy >= three_class, (split, result.overall)
+        assert result.polar.accuracy >= polar, (split, result.polar)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="target not met: pos-vs-neg 73.5% on the full set, 59.8% held-out (85.6% on the "
+    "tuned dev half); sarcasm, slang and factual complaints defeat a lexicon model",
+)
+def test_positive_versus_negative_target_on_the_full_set(
+    comparison: dict[str, Evaluation],
+) -> None:
+    full = comparison["vader+brand / all"].polar.accuracy
+    heldout = comparison["vader+brand / heldout"].polar.accuracy
+    print(f"pos-vs-neg: full set {full}, held-out {heldout}")
+    assert full is not None and full >= TARGET
