@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import httpx
 import pika
+import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
 from consumers.core.settings import Settings
@@ -33,6 +34,17 @@ def drain(
             if method is None:
                 return taken
             taken.append((method, properties, body))
+
+
+def queue_exists(settings: Settings, queue: str) -> bool:
+    with channel(settings) as ch:
+        try:
+            ch.queue_declare(queue, passive=True)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code == 404:
+                return False
+            raise
+        return True
 
 
 def message_count(settings: Settings, queue: str) -> int:

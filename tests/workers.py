@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from consumers.core.settings import Settings
 from consumers.pipeline.run import run_stages
+from consumers.stages.catalog import CATALOG
 
 
 @contextmanager
@@ -18,7 +19,8 @@ def running(settings: Settings, stages: tuple[str, ...] = ("index",)) -> Iterato
     def target() -> None:
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(run_stages(settings, list(stages), stop))
+            chosen = [CATALOG[name] for name in stages]
+            loop.run_until_complete(run_stages(settings, chosen, stop))
         except BaseException as exc:  # surfaced in the test thread below
             failure.append(exc)
         finally:

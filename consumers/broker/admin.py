@@ -70,6 +70,18 @@ async def exists(
     return True
 
 
+async def queue_load(connection: AbstractConnection, name: str) -> tuple[int, int]:
+    """Messages ready in a queue and its consumers, as the broker counts them now."""
+    channel = await connection.channel()
+    try:
+        declared = await channel.declare_queue(name, passive=True)
+        result = declared.declaration_result
+        return int(result.message_count or 0), int(result.consumer_count or 0)
+    finally:
+        if not channel.is_closed:
+            await channel.close()
+
+
 @asynccontextmanager
 async def connect(
     settings: Settings, *, name: str = "authstream"

@@ -19,6 +19,7 @@ from consumers.core.names import Names
 from consumers.core.progress import Progress
 from consumers.core.settings import Settings
 from consumers.pipeline.decode import decode_event
+from consumers.pipeline.outcome import Emit
 from schemas import SCHEMA_ID, Event
 
 READ_CHUNK = 1 << 16
@@ -74,6 +75,18 @@ def properties_for(event: Event) -> BasicProperties:
         message_id=event.event_id,
         type=event.type,
         headers={"authstream-schema": SCHEMA_ID, "authstream-source": event.source or "unknown"},
+    )
+
+
+def emitted_properties(emit: Emit) -> BasicProperties:
+    """Properties of a message a stage emits (derived events, findings), like ``properties_for``."""
+    return BasicProperties(
+        content_type="application/json",
+        content_encoding="utf-8",
+        delivery_mode=2,
+        message_id=emit.message_id,
+        type=emit.type,
+        headers={"authstream-schema": SCHEMA_ID, "authstream-source": "authstream"},
     )
 
 

@@ -1,10 +1,14 @@
 """The RabbitMQ topology, as data, and its idempotent declaration.
 
-One topic exchange; per stage a durable work queue bound to the event types it needs, delayed retry
-queues (TTL, then dead-lettered back onto the work queue) and a parking lot. A work queue
-dead-letters into its parking lot, so a message past the broker's delivery limit is kept too.
+Two topic exchanges: ``authstream.events`` (raw events from publishers, and the stages' findings)
+and ``authstream.derived`` (what the index stage derives for the other stages). Per enabled stage
+a durable work queue bound to what it consumes, delayed retry queues (TTL, then dead-lettered back
+onto the work queue) and a parking lot. A work queue dead-letters into its parking lot, so a
+message past the broker's delivery limit is kept too. A stage that is not enabled gets no queue:
+nothing is bound that nothing consumes.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -12,26 +16,26 @@ import aio_pika
 from aio_pika.abc import AbstractConnection
 
 from consumers.broker.admin import exists
-from consumers.core.names import STAGES, Names
+from consumers.core.names import Names
 from consumers.core.settings import Settings
 
-# Which event types each stage consumes (routing keys are event types).
-STAGE_ROUTES: dict[str, tuple[str, ...]] = {
-    "index": ("#",),
-    "enrich": ("auth.signup", "auth.login", "user.updated"),
-    "sentiment": ("auth.signup", "auth.login", "profile.enriched"),
-    "segments": ("auth.#", "user.#", "behavior.#", "profile.#"),
-}
-assert set(STAGE_ROUTES) == set(STAGES)
-
 Action = Literal["created", "unchanged"]
+ExchangeRole = Literal["events", "derived"]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a stage consumes: a routing key on one of the two exchanges."""
+
+    exchange: ExchangeRole
+    routing_key: str
 
 
 @dataclass(frozen=True)
 class QueueSpec:
     name: str
     arguments: dict[str, Any]
-    routing_keys: tuple[str, ...] = ()
+    bindings: tuple[tuple[str, str], ...] = ()  # (exchange name, routing key)
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,16 @@ class Change:
 
 @dataclass(frozen=True)
 class Topology:
-    exchange: str
+    exchanges: tuple[str, ...]
     queues: tuple[QueueSpec, ...] = field(default_factory=tuple)
+
+    def bindings(self) -> set[tuple[str, str, str]]:
+        """Every (exchange, queue, routing key) this topology binds."""
+        return {(x, q.name, key) for q in self.queues for x, key in q.bindings}
+
+
+def exchange_name(names: Names, role: ExchangeRole) -> str:
+    return names.exchange if role == "events" else names.derived_exchange
 
 
 def _dead_letter_to(queue: str, queue_type: str) -> dict[str, Any]:
@@ -55,23 +67,25 @@ def _dead_letter_to(queue: str, queue_type: str) -> dict[str, Any]:
     return arguments
 
 
-def build_topology(settings: Settings) -> Topology:
+def build_topology(settings: Settings, stages: Mapping[str, Sequence[Binding]]) -> Topology:
+    """The exchanges, and the queues of exactly these stages (name → what it consumes)."""
     names = Names(settings.name_prefix)
     kind = {"x-queue-type": settings.queue_type}
     queues: list[QueueSpec] = []
-    for stage in STAGES:
+    for stage, bindings in stages.items():
         work = names.work_queue(stage)
         work_args = kind | _dead_letter_to(names.parking_lot(stage), settings.queue_type)
         if settings.queue_type == "quorum":
             work_args["x-delivery-limit"] = settings.delivery_limit
-        queues.append(QueueSpec(work, work_args, STAGE_ROUTES[stage]))
+        routes = tuple((exchange_name(names, b.exchange), b.routing_key) for b in bindings)
+        queues.append(QueueSpec(work, work_args, routes))
         for delay_ms in dict.fromkeys(settings.retry_delays_ms):
             retry_args = (
                 kind | {"x-message-ttl": delay_ms} | _dead_letter_to(work, settings.queue_type)
             )
             queues.append(QueueSpec(names.retry_queue(stage, delay_ms), retry_args))
         queues.append(QueueSpec(names.parking_lot(stage), dict(kind)))
-    return Topology(exchange=names.exchange, queues=tuple(queues))
+    return Topology(exchanges=(names.exchange, names.derived_exchange), queues=tuple(queues))
 
 
 async def declare_topology(connection: AbstractConnection, topology: Topology) -> list[Change]:
@@ -81,27 +95,30 @@ async def declare_topology(connection: AbstractConnection, topology: Topology) -
     ``consumers.broker.admin.broker_errors`` turns into a TopologyConflict naming the difference.
     """
     changes: list[Change] = []
-    existed = await exists(connection, "exchange", topology.exchange)
     channel = await connection.channel()
-    exchange = await channel.declare_exchange(
-        topology.exchange, aio_pika.ExchangeType.TOPIC, durable=True
-    )
-    changes.append(Change("exchange", topology.exchange, "unchanged" if existed else "created"))
+    exchanges = {}
+    for name in topology.exchanges:
+        existed = await exists(connection, "exchange", name)
+        exchanges[name] = await channel.declare_exchange(
+            name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        changes.append(Change("exchange", name, "unchanged" if existed else "created"))
     for spec in topology.queues:
         existed = await exists(connection, "queue", spec.name)
         queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments)
         # Binding is idempotent; the broker cannot tell us whether a binding is new.
-        for routing_key in spec.routing_keys:
-            await queue.bind(exchange, routing_key)
+        for exchange, routing_key in spec.bindings:
+            await queue.bind(exchanges[exchange], routing_key)
         changes.append(Change("queue", spec.name, "unchanged" if existed else "created"))
     await channel.close()
     return changes
 
 
 async def delete_topology(connection: AbstractConnection, topology: Topology) -> None:
-    """Remove every queue and the exchange (tests and `authstream` teardown only)."""
+    """Remove every queue and the exchanges (tests and teardown only); missing ones are fine."""
     channel = await connection.channel()
     for spec in topology.queues:
         await channel.queue_delete(spec.name)
-    await channel.exchange_delete(topology.exchange)
+    for name in topology.exchanges:
+        await channel.exchange_delete(name)
     await channel.close()

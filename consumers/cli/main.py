@@ -20,11 +20,12 @@ from consumers.cli.setup import format_report, run_setup
 from consumers.core.errors import AuthstreamError, RetryableError
 from consumers.core.gc_tuning import tune_for_throughput
 from consumers.core.logs import configure_logging
-from consumers.core.names import STAGES, Names
+from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.demo.run import run_demo
 from consumers.pipeline import metrics
-from consumers.pipeline.run import STAGE_FACTORIES, run_stages
+from consumers.pipeline.run import run_stages
+from consumers.stages.catalog import CATALOG, stages_to_run
 from consumers.store import elastic
 
 EXIT_OK, EXIT_REJECTED, EXIT_CONFIG, EXIT_UNAVAILABLE = 0, 1, 2, 3
@@ -38,7 +39,7 @@ def _err(message: str) -> None:
 
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
-    report = asyncio.run(run_setup(settings))
+    report = asyncio.run(run_setup(settings, prune_leftovers=args.prune))
     print(format_report(report, settings))
     return EXIT_OK
 
@@ -79,7 +80,7 @@ async def _check(settings: Settings) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    stages = list(STAGE_FACTORIES) if args.stage == "all" else [args.stage]
+    stages = stages_to_run(settings, args.stage)
     tune_for_throughput()
     metrics.serve(settings)
     asyncio.run(run_stages(settings, stages))
@@ -178,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     setup = sub.add_parser("setup", help="declare the RabbitMQ topology and Elasticsearch layout")
+    setup.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove queues and bindings an earlier topology left (their messages are deleted)",
+    )
     setup.set_defaults(handler=cmd_setup)
 
     publish = sub.add_parser("publish", help="publish events (JSON lines of envelopes)")
@@ -187,9 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="consume and process events until SIGTERM/SIGINT")
     run.add_argument(
         "--stage",
-        choices=[*STAGE_FACTORIES, "all"],
         default="all",
-        help="which stage to run (default: all stages this version has)",
+        metavar="STAGES",
+        help=f"'all' (every enabled stage, one consumer per queue) or a comma-separated list of: "
+        f"{', '.join(CATALOG)}",
     )
     run.set_defaults(handler=cmd_run)
 
@@ -198,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     parked = sub.add_parser("dlq", help="the parking lot: list, replay or purge failed messages")
     parked.add_argument("action", choices=["list", "replay", "purge"])
     parked.add_argument(
-        "--stage", choices=STAGES, default="index", help="whose parking lot (index)"
+        "--stage", choices=list(CATALOG), default="index", help="whose parking lot (index)"
     )
     parked.add_argument(
         "--limit", type=int, default=None, help="at most this many (list: 20; replay: all)"

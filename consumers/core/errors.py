@@ -4,7 +4,10 @@
     ├── RetryableError              transient: the same work may succeed later
     │   ├── BrokerUnavailable           RabbitMQ unreachable or the connection dropped
     │   ├── PublishRefused              the broker did not take a message (nack, or unroutable)
-    │   └── ElasticsearchUnavailable    unreachable, timed out, 429 or 5xx
+    │   ├── ElasticsearchUnavailable    unreachable, timed out, 429 or 5xx
+    │   └── ThirdPartyUnavailable       FullContact, X, Auth0: down, slow, 5xx, or its circuit open
+    │       ├── ThirdPartyRateLimited       429, or our own budget is spent: wait, then ask again
+    │       └── ThirdPartyAuthRejected      401/403: the stage holds its work and says so loudly
     └── PermanentError              retrying the same input will not help
         ├── InvalidEvent                a message that is not a valid authstream.event/1
         ├── DocumentRejected            Elasticsearch refused a document (mapping, parse: 4xx)
@@ -13,7 +16,11 @@
 
 Foreign exceptions (pika, aio-pika, elasticsearch, httpx) are translated once, where they enter
 (pika in ``consumers.broker.link``, aio-pika in ``consumers.broker.admin``, elasticsearch in
-``consumers.store.elastic``); nothing inside the pipeline catches them again.
+``consumers.store.elastic``, httpx in ``consumers.thirdparty.http``); nothing inside the pipeline
+catches them again.
+
+A third-party API's rejected credentials hold the stage's work instead of stopping the process:
+the stage is optional, the key can be rotated while the queue waits, and indexing goes on.
 """
 
 
@@ -34,6 +41,22 @@ class PublishRefused(RetryableError):
 
 
 class ElasticsearchUnavailable(RetryableError):
+    pass
+
+
+class ThirdPartyUnavailable(RetryableError):
+    """A third-party API did not answer usefully; ``retry_after``: when to ask again, if known."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ThirdPartyRateLimited(ThirdPartyUnavailable):
+    pass
+
+
+class ThirdPartyAuthRejected(ThirdPartyUnavailable):
     pass
 
 

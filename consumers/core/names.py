@@ -2,8 +2,6 @@
 
 from dataclasses import dataclass
 
-STAGES = ("index", "enrich", "sentiment", "segments")
-
 
 def _delay_label(delay_ms: int) -> str:
     if delay_ms % 60_000 == 0:
@@ -19,7 +17,18 @@ class Names:
 
     @property
     def exchange(self) -> str:
+        """Raw events from publishers, and the stages' findings: the index stage reads it all."""
         return f"{self.prefix}authstream.events"
+
+    @property
+    def derived_exchange(self) -> str:
+        """What the index stage derives for the other stages (profile.changed, work requests)."""
+        return f"{self.prefix}authstream.derived"
+
+    @property
+    def base(self) -> str:
+        """What every authstream queue and exchange name starts with."""
+        return f"{self.prefix}authstream."
 
     def work_queue(self, stage: str) -> str:
         return f"{self.prefix}authstream.{stage}"
@@ -40,3 +49,13 @@ class Names:
     @property
     def events_stream(self) -> str:
         return f"{self.prefix}authstream-events"
+
+    @property
+    def enrichment_cache(self) -> str:
+        """Enrichment answers by provider and email hash, shared by profiles with that email."""
+        return f"{self.prefix}authstream-enrichment"
+
+    @property
+    def state_index(self) -> str:
+        """Small operational records: call budgets, locks, checkpoints."""
+        return f"{self.prefix}authstream-state"

@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     events_retention: str = Field(
         default="365d", description="How long event documents are kept (data stream lifecycle)."
     )
+    stages: str = Field(
+        default="auto",
+        description="Stages to set up and run: 'auto' (every stage that is built and configured) "
+        "or a comma-separated list such as 'index,segments'.",
+    )
+    rabbitmq_management_url: str | None = Field(
+        default=None,
+        description="RabbitMQ management API (for `setup` to list leftovers); default: the AMQP "
+        "host on port 15672 with the AMQP credentials.",
+    )
 
     # Throughput
     prefetch: int = Field(default=2_000, ge=1, description="Unacked messages a worker may hold.")
@@ -93,6 +103,26 @@ class Settings(BaseSettings):
     )
     ingest_max_bytes: int = Field(
         default=5 * 1_048_576, ge=1_024, description="Largest accepted webhook body (bytes)."
+    )
+
+    # Enrich stage: FullContact person enrichment
+    fullcontact_api_key: SecretStr | None = Field(
+        default=None, description="FullContact API key; the enrich stage is off without it."
+    )
+    fullcontact_base_url: str = Field(
+        default="https://api.fullcontact.com", description="FullContact API base URL."
+    )
+    fullcontact_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for one FullContact answer."
+    )
+    fullcontact_daily_budget: int = Field(
+        default=1_000, ge=0, description="FullContact calls per UTC day, never exceeded."
+    )
+    fullcontact_rps: float = Field(
+        default=5.0, gt=0, description="FullContact requests per second (per process)."
+    )
+    enrich_max_age_days: int = Field(
+        default=90, ge=1, description="Re-enrich a profile after this many days."
     )
 
     # Operations
@@ -128,10 +158,11 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret string in force, for the log redaction processor."""
+        # The AMQP URL is not masked whole (logs name the broker): its password is, below.
         secrets = [
-            s.get_secret_value()
-            for s in (self.elasticsearch_api_key, self.elasticsearch_password, self.ingest_token)
-            if s is not None
+            value.get_secret_value()
+            for name, value in self
+            if isinstance(value, SecretStr) and name != "amqp_url"
         ]
         password = urlsplit(self.amqp_url.get_secret_value()).password
         if password:

@@ -22,6 +22,7 @@ from consumers.core.settings import Settings
 from consumers.demo.synthetic import synthetic_tenant
 from consumers.pipeline.run import run_stages
 from consumers.segments.definitions import load_segments
+from consumers.stages.catalog import enabled_stages
 from consumers.store import elastic
 
 
@@ -42,7 +43,7 @@ async def run_demo(settings: Settings, users: int, out: Any = None) -> None:
     body = b"\n".join(orjson.dumps(e) for e in events)
     print(f"InnovaShoes demo: {users:,} customers, {len(events):,} events", file=out)
     stop = asyncio.Event()
-    worker = asyncio.create_task(run_stages(settings, ["index"], stop))
+    worker = asyncio.create_task(run_stages(settings, enabled_stages(settings), stop))
     started = time.monotonic()
     report = await publish_stream(io.BytesIO(body), settings, total_bytes=len(body))
     print(f"published {report.published:,} events through RabbitMQ", file=out)

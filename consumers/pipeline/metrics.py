@@ -40,6 +40,27 @@ DEPENDENCY_DOWN = Gauge(
 RECONNECTS = Counter(
     "authstream_broker_reconnects_total", "Times the stage lost its broker connection.", ["stage"]
 )
+THIRD_PARTY_CALLS = Counter(
+    "authstream_third_party_calls_total",
+    "Calls to third-party APIs by provider and outcome (enriched, not_found, error, "
+    "rate_limited, unavailable, auth_rejected, ok).",
+    ["provider", "outcome"],
+)
+BUDGET_REMAINING = Gauge(
+    "authstream_third_party_budget_remaining",
+    "Calls left in the provider's budget for the current period.",
+    ["provider", "period"],
+)
+CIRCUIT_OPEN = Gauge(
+    "authstream_third_party_circuit_open",
+    "1 while calls to the provider are suspended after repeated failures.",
+    ["provider"],
+)
+AUTH_REJECTED = Gauge(
+    "authstream_third_party_auth_rejected",
+    "1 while the provider rejects authstream's credentials (the stage holds its work).",
+    ["provider"],
+)
 
 
 def serve(settings: Settings) -> None:

@@ -1,31 +1,24 @@
 """``authstream run``: start stage workers and stop them cleanly on SIGTERM/SIGINT."""
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Sequence
 
 import structlog
-from elasticsearch import AsyncElasticsearch
 
 from consumers.core.settings import Settings
-from consumers.pipeline.worker import Stage, Worker
-from consumers.profile.facts import Taxonomy
-from consumers.stages.index import IndexStage
+from consumers.pipeline.worker import Worker
+from consumers.stages.catalog import StageContext, StageSpec, enabled_stages
 from consumers.store import elastic
 
 log = structlog.get_logger("authstream.run")
 
-StageFactory = Callable[[AsyncElasticsearch, Settings], Stage]
-
-# One registration line per stage.
-STAGE_FACTORIES: dict[str, StageFactory] = {
-    "index": lambda es, settings: IndexStage(es, settings, Taxonomy.load()),
-}
-
 
 async def run_stages(
-    settings: Settings, stages: list[str], stop: asyncio.Event | None = None
+    settings: Settings, stages: Sequence[StageSpec], stop: asyncio.Event | None = None
 ) -> None:
+    """One worker (one consumer on its queue) per stage, in this process, until ``stop``."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -34,6 +27,15 @@ async def run_stages(
         except (RuntimeError, ValueError):  # not the main thread (tests run workers in threads)
             break
     async with elastic.connect(settings) as es:
-        workers = [Worker(settings, STAGE_FACTORIES[name](es, settings)) for name in stages]
-        log.info("starting", stages=stages)
-        await asyncio.gather(*(worker.run(stop) for worker in workers))
+        context = StageContext(es, settings, tuple(enabled_stages(settings)))
+        built = [spec.build(context) for spec in stages]
+        workers = [Worker(settings, stage) for stage in built]
+        log.info("starting", stages=[spec.name for spec in stages])
+        try:
+            await asyncio.gather(*(worker.run(stop) for worker in workers))
+        finally:
+            for stage in built:
+                close = getattr(stage, "aclose", None)
+                if close is not None:
+                    with contextlib.suppress(Exception):
+                        await close()

@@ -18,12 +18,19 @@ import structlog
 
 from consumers.broker import failures, link
 from consumers.broker.link import ConfirmChannel, Consumer, Delivery
-from consumers.core.errors import BrokerUnavailable, InvalidEvent, RetryableError
+from consumers.broker.publisher import emitted_properties
+from consumers.core.errors import (
+    BrokerUnavailable,
+    ConfigurationError,
+    InvalidEvent,
+    PublishRefused,
+    RetryableError,
+)
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline import metrics
 from consumers.pipeline.decode import decode_event
-from consumers.pipeline.outcome import Outcome, park, retry
+from consumers.pipeline.outcome import Emit, Handled, Outcome, park, retry
 from schemas import Event
 
 log = structlog.get_logger("authstream.worker")
@@ -33,9 +40,13 @@ IDLE_POLL_S = 0.25
 
 
 class Stage(Protocol):
+    """A stage gets a batch of validated events and says what became of each (``Handled``).
+    It raises ``RetryableError`` when a dependency is down (the worker holds the batch) and
+    ``ConfigurationError`` when it cannot work at all (the process stops); it never acks."""
+
     name: str
 
-    async def handle(self, events: list[Event]) -> list[Outcome]: ...
+    async def handle(self, events: list[Event]) -> Handled: ...
 
 
 @dataclass
@@ -79,12 +90,15 @@ class Worker:
         while not stop.is_set():
             try:
                 await self._session(stop, backoff)
-            except BrokerUnavailable as exc:
+            except (BrokerUnavailable, PublishRefused) as exc:
+                # Either way the batch was not acked: a new session gets it redelivered.
                 metrics.RECONNECTS.labels(self.stage.name).inc()
                 delay = backoff.next()
                 log.warning(
-                    "broker connection lost; reconnecting",
-                    error=type(exc).__name__,
+                    "broker connection lost; reconnecting"
+                    if isinstance(exc, BrokerUnavailable)
+                    else "the broker refused a message; run `authstream setup`? reconnecting",
+                    error=str(exc),
                     retry_in_s=delay,
                     queue=self.queue,
                 )
@@ -160,10 +174,13 @@ class Worker:
                 positions.append(position)
             except InvalidEvent as exc:
                 outcomes[position] = park(f"invalid event: {exc.reason}")
+        emits: list[Emit] = []
         if events:
-            for position, outcome in zip(positions, await self._handle(events, stop), strict=True):
+            handled = await self._handle(events, stop)
+            for position, outcome in zip(positions, handled.outcomes, strict=True):
                 outcomes[position] = outcome
-        await self._settle(batch, outcomes, publish)
+            emits = handled.emits
+        await self._settle(batch, outcomes, emits, publish)
         consumer.ack_through(batch[-1].delivery_tag)
         self.processed += len(batch)
         self._observe(outcomes, asyncio.get_running_loop().time() - started)
@@ -177,15 +194,15 @@ class Worker:
             if settled:
                 metrics.MESSAGES.labels(stage, kind).inc(settled)
 
-    async def _handle(self, events: list[Event], stop: asyncio.Event) -> Sequence[Outcome]:
+    async def _handle(self, events: list[Event], stop: asyncio.Event) -> Handled:
         """Run the stage; while a dependency is down, hold the batch and back off."""
         backoff = Backoff()
         down = metrics.DEPENDENCY_DOWN.labels(self.stage.name)
         while True:
             try:
-                outcomes = await self.stage.handle(events)
+                handled = await self.stage.handle(events)
                 down.set(0)
-                return outcomes
+                return handled
             except RetryableError as exc:
                 down.set(1)
                 delay = backoff.next()
@@ -198,18 +215,25 @@ class Worker:
                 )
                 if await _sleep_unless(stop, delay):
                     raise Stopping from None
+            except ConfigurationError:
+                raise  # retrying cannot fix settings or credentials: stop, say why
             except Exception as exc:  # a bug must not stop the stream: retry, then park
                 log.exception("stage failed", stage=self.stage.name, batch=len(events))
-                return [retry(f"internal error: {type(exc).__name__}: {exc}")] * len(events)
+                failed = retry(f"internal error: {type(exc).__name__}: {exc}")
+                return Handled([failed] * len(events))
 
     async def _settle(
         self,
         batch: list[Delivery],
         outcomes: Sequence[Outcome | None],
+        emits: list[Emit],
         publish: ConfirmChannel,
     ) -> None:
-        """Send retries and parked copies; every one must be confirmed before the batch is acked."""
-        sends = []
+        """Send what the stage emitted, retries and parked copies; every one must be confirmed
+        before the batch is acked."""
+        sends = [
+            publish.publish(e.exchange, e.routing_key, e.body, emitted_properties(e)) for e in emits
+        ]
         for message, outcome in zip(batch, outcomes, strict=True):
             if outcome is None or outcome.kind == "done":
                 continue
@@ -238,7 +262,8 @@ class Worker:
             )
             sends.append(publish.publish("", target, message.body, copy))
         for confirmation in await asyncio.gather(*sends, return_exceptions=True):
+            if isinstance(confirmation, PublishRefused):
+                # Unroutable: a stage's queue is missing (setup not run for the enabled stages).
+                raise PublishRefused(f"the broker refused a message: {confirmation}")
             if isinstance(confirmation, BaseException):
-                raise BrokerUnavailable(
-                    f"the broker did not confirm a retry/parked copy: {confirmation}"
-                )
+                raise BrokerUnavailable(f"the broker did not confirm a message: {confirmation}")

@@ -1,25 +1,50 @@
 """The fold that merges events into a user profile (pure, order-tolerant).
 
 Merge rules (design.md): first_seen/signed_up_at are minima, last_login/last_seen maxima;
-logins_count is the maximum Auth0 reported; identity fields are last-writer-wins by occurred_at;
-enrichment blocks are replaced as a whole when newer; interests are a union remembering sources.
+logins_count is the maximum Auth0 reported; identity fields are last-writer-wins by occurred_at,
+and a sparse event (a shop sending only a new name) changes only what it mentions; enrichment
+blocks are replaced as a whole when newer; interests are a union remembering sources; consent is
+the latest explicit statement (``facts.consent``).
 Our own counters count each event once: a profile remembers the ids of the last events it folded
 (``applied_events``), and it is written with optimistic concurrency, so the counters and that memory
 change atomically — a redelivered event is recognised even if the process died after writing.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from consumers.profile.facts import Taxonomy, facts_from
+from consumers.profile.facts import Blob, Fact, Origin, Taxonomy, facts_from
+from consumers.profile.facts.consent import Consent, merge_consent, stated_consent
 from consumers.profile.facts.interests import add_interests, interests_from
 from consumers.profile.facts.sources import fullcontact_blobs
-from consumers.profile.model import APPLIED_EVENTS_KEPT, Block, Profile, event_fingerprint
+from consumers.profile.model import (
+    APPLIED_EVENTS_KEPT,
+    BEHAVIOR_KINDS_KEPT,
+    OTHER_BEHAVIOR,
+    BehaviorCount,
+    Block,
+    ConsentRecord,
+    Profile,
+    Provenance,
+    event_fingerprint,
+)
 from schemas import Event
 
 PROFILE_EVENT_TYPES = frozenset({"auth.signup", "auth.login", "user.updated"})
 PROFILELESS_SOURCES = frozenset({"auth0-log-stream"})
+# Counters with fixed names: event types never become field names (mapping safety).
+COUNTED = {
+    "auth.signup": "signups",
+    "auth.login": "logins",
+    "auth.login_failed": "failed_logins",
+    "auth.logout": "logouts",
+}
+# Parts of the Auth0 profile merged key by key, so a sparse update keeps what it does not mention.
+MERGED_OBJECTS = ("user_metadata", "app_metadata")
+
+FindingFolder = Callable[[Profile, Event], None]
+"""Folds one stage finding (``profile.sentiment``, ...) into a profile; registered in FINDINGS."""
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -34,32 +59,155 @@ def _count(profile: Profile, key: str) -> None:
     profile.counters[key] = profile.counters.get(key, 0) + 1
 
 
-def _apply_identity(profile: Profile, event: Event, user_data: dict[str, Any]) -> None:
-    """Last writer wins (by occurred_at) for everything Auth0 says about who the user is."""
-    if profile.identity_updated_at and event.occurred_at < profile.identity_updated_at:
+def merge_snapshot(
+    stored: dict[str, Any], stamps: dict[str, str], incoming: dict[str, Any], stamp: str
+) -> None:
+    """Update the stored Auth0 profile with what an event says, key by key, in place.
+
+    Each key keeps the stamp (time, then event id) of the event that wrote it and changes only
+    for a later one: a last-writer-wins register per key, so the result is the same whatever
+    order the events arrive in, and a sparse event changes only the keys it mentions. The
+    metadata objects are merged one level deeper, because rules update them piecemeal.
+    """
+    for key, value in incoming.items():
+        if key in MERGED_OBJECTS and isinstance(value, dict):
+            target = stored.setdefault(key, {})
+            if not isinstance(target, dict):
+                target = stored[key] = {}
+            for sub, sub_value in value.items():
+                if stamp >= stamps.get(f"{key}.{sub}", ""):
+                    target[sub] = sub_value
+                    stamps[f"{key}.{sub}"] = stamp
+        elif stamp >= stamps.get(key, ""):
+            stored[key] = value
+            stamps[key] = stamp
+
+
+def _normalised_email(value: Any) -> str | None:
+    return value.strip().lower() if isinstance(value, str) and value.strip() else None
+
+
+def _stamp(event: Event) -> str:
+    # ISO times in UTC sort as text; the event id breaks ties the same way in every order.
+    return f"{event.occurred_at.isoformat()}|{event.event_id}"
+
+
+def _apply_identity(profile: Profile, event: Event, said: dict[str, Any]) -> None:
+    """What Auth0 says about who the user is, merged key by key (``merge_snapshot``)."""
+    stamp = _stamp(event)
+    context = {
+        "_tenant": event.tenant,
+        "_connection": event.context.connection,
+        "_geo": event.context.geo.model_dump(mode="json", exclude_none=True)
+        if event.context.geo is not None
+        else None,
+    }
+    merge_snapshot(
+        profile.auth0,
+        profile.auth0_stamps,
+        said | {k: v for k, v in context.items() if v is not None},
+        stamp,
+    )
+    profile.identity_updated_at = _max(profile.identity_updated_at, event.occurred_at)
+
+
+def _identity_fields(profile: Profile) -> None:
+    """The profile's identity fields, read from the merged snapshot."""
+    snapshot = profile.auth0
+    profile.tenant = snapshot.get("_tenant") or profile.tenant
+    profile.connection = snapshot.get("_connection") or profile.connection
+    profile.last_geo = snapshot.get("_geo") or profile.last_geo
+    profile.email = _normalised_email(snapshot.get("email"))
+    verified = snapshot.get("email_verified")
+    profile.email_verified = verified if isinstance(verified, bool) else None
+    profile.name, profile.nickname, profile.picture = (
+        value if isinstance(value := snapshot.get(k), str) else None
+        for k in ("name", "nickname", "picture")
+    )
+    identities = snapshot.get("identities") or []
+    profile.providers = sorted(
+        {i["provider"] for i in identities if isinstance(i, dict) and i.get("provider")}
+    )
+
+
+def _apply_consent(profile: Profile, event: Event, said: dict[str, Any]) -> None:
+    statement = stated_consent(said)
+    if statement is None:
         return
-    user = event.user
-    profile.identity_updated_at = event.occurred_at
-    profile.tenant = event.tenant or profile.tenant
-    profile.email = user.email.strip().lower() if user.email else None
-    profile.email_verified = user.email_verified
-    profile.name, profile.nickname, profile.picture = user.name, user.nickname, user.picture
-    profile.connection = event.context.connection or profile.connection
-    profile.providers = sorted({i.provider for i in user.identities if i.provider})
-    profile.auth0 = user_data
-    if event.context.geo is not None:
-        profile.last_geo = event.context.geo.model_dump(mode="json", exclude_none=True)
+    state, field = statement
+    current = Consent(profile.consent.state, profile.consent.source, profile.consent.at)
+    merged = merge_consent(
+        current, state, f"{event.source or 'unknown'}: {field}", event.occurred_at
+    )
+    profile.consent = ConsentRecord(state=merged.state, source=merged.source, at=merged.at)
+    profile.marketing_consent = merged.state
 
 
-def _apply_block(current: Block | None, event: Event) -> Block:
-    incoming = Block.model_validate({"status": "ok", **event.data, "updated_at": event.occurred_at})
+def enrichment_block(event: Event) -> Block:
+    """A ``profile.enriched`` event as a block: status, provider, when it was observed, and the
+    provider's raw answer in ``response`` (kept, not mapped field by field)."""
+    data = event.data
+    return Block.model_validate(
+        {
+            **data,
+            "status": data.get("status") or "enriched",
+            "provider": data.get("provider") or "fullcontact",
+            "updated_at": data.get("updated_at") or event.occurred_at,
+        }
+    )
+
+
+def _newer(current: Block | None, incoming: Block) -> Block:
     return incoming if current is None or incoming.updated_at >= current.updated_at else current
+
+
+def _apply_enrichment(profile: Profile, event: Event) -> None:
+    block = enrichment_block(event)
+    provider = block.provider or "fullcontact"
+    profile.enrichment[provider] = _newer(profile.enrichment.get(provider), block)
+
+
+def _apply_sentiment(profile: Profile, event: Event) -> None:
+    incoming = Block.model_validate(
+        {
+            "status": "ok",
+            **event.data,
+            "updated_at": event.data.get("updated_at") or event.occurred_at,
+        }
+    )
+    profile.sentiment = _newer(profile.sentiment, incoming)
+
+
+# One registration line per kind of stage finding the index stage folds.
+FINDINGS: dict[str, FindingFolder] = {
+    "profile.enriched": _apply_enrichment,
+    "profile.sentiment": _apply_sentiment,
+}
 
 
 def _remember(profile: Profile, found: dict[str, set[str]]) -> None:
     for interest, sources in found.items():
         known = set(profile.seen_interests.get(interest, []))
         profile.seen_interests[interest] = sorted(known | sources)
+
+
+def _count_behavior(profile: Profile, action: str, at: datetime) -> None:
+    known = {b.action: b for b in profile.behaviors}
+    # The last place is kept for "other". Which actions get a place of their own depends on
+    # arrival order once a profile has that many: a case of abuse, not of order-tolerance.
+    named = len(known) - (OTHER_BEHAVIOR in known)
+    if action not in known and named >= BEHAVIOR_KINDS_KEPT - 1:
+        action = OTHER_BEHAVIOR
+    entry = known.get(action)
+    if entry is None:
+        entry = BehaviorCount(action=action)
+        profile.behaviors.append(entry)
+    entry.count += 1
+    entry.last_at = _max(entry.last_at, at)
+
+
+def _user_blob(data: dict[str, Any], at: datetime) -> Blob:
+    return Blob(data, Origin("auth0", at.date()), "user")
 
 
 def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
@@ -72,64 +220,105 @@ def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
     profile.last_login = _max(profile.last_login, user.last_login)
     if event.context.connection and event.context.connection not in profile.connections:
         profile.connections = sorted({*profile.connections, event.context.connection})
-    user_data = user.model_dump(mode="json", exclude_none=True)
+    # What this event actually says (not the model's defaults): sparse events change only that.
+    said = user.model_dump(mode="json", exclude_unset=True, exclude_none=True)
     # Log Stream events name the user but carry no profile: they must not overwrite one.
     if kind in PROFILE_EVENT_TYPES and event.source not in PROFILELESS_SOURCES:
-        _apply_identity(profile, event, user_data)
+        _apply_identity(profile, event, said)
+    _apply_consent(profile, event, said)
     # Interests are a union over everything ever seen, so they are taken from each event as it is
     # folded (not from the latest snapshot): the result is the same in any order and batching.
-    enrichment = event.data if kind == "profile.enriched" else None
-    _remember(
-        profile, interests_from(user_data, fullcontact_blobs(user_data, enrichment), taxonomy)
-    )
+    enrichment = []
+    if kind == "profile.enriched" and isinstance(event.data.get("response"), dict):
+        block = enrichment_block(event)
+        enrichment = [Blob(event.data["response"], Origin(block.provider or "", at.date()))]
+    user_blob = _user_blob(said, at)
+    _remember(profile, interests_from(said, fullcontact_blobs(user_blob, enrichment), taxonomy))
+    if kind in COUNTED:
+        _count(profile, COUNTED[kind])
     if kind == "auth.signup":
         profile.signed_up_at = _min(profile.signed_up_at, at)
-        _count(profile, "signups")
     elif kind == "auth.login":
         profile.last_login = _max(profile.last_login, at)
-        _count(profile, "logins")
     elif kind == "auth.login_failed":
         profile.last_failed_login = _max(profile.last_failed_login, at)
-        _count(profile, "failed_logins")
-    elif kind == "auth.logout":
-        _count(profile, "logouts")
     elif kind.startswith("behavior."):
-        _count(profile, kind.replace(".", "_"))
+        _count(profile, "behaviors")
+        _count_behavior(profile, kind.removeprefix("behavior."), at)
         found: dict[str, set[str]] = {}
         texts = [str(event.data[k]) for k in ("category", "product_category") if event.data.get(k)]
         add_interests(found, texts, "behavior", taxonomy)
         _remember(profile, found)
-    elif kind == "profile.enriched" and event.data.get("provider", "fullcontact") == "fullcontact":
-        profile.fullcontact = _apply_block(profile.fullcontact, event)
-    elif kind == "profile.sentiment":
-        profile.sentiment = _apply_block(profile.sentiment, event)
+    elif kind in FINDINGS:
+        FINDINGS[kind](profile, event)
 
 
-def _derive_facts(profile: Profile, taxonomy: Taxonomy) -> None:
-    """Recompute every derived fact from the stored state, so folding order never matters."""
-    enrichment = profile.fullcontact.model_dump(mode="json") if profile.fullcontact else None
-    facts = facts_from(profile.auth0, enrichment, profile.last_geo, taxonomy)
-    profile.gender = facts.gender
-    profile.birth_date = facts.birth.value if facts.birth else None
-    profile.birth_date_precision = facts.birth.precision if facts.birth else None
-    profile.twitter_handle = facts.twitter_handle
-    profile.marketing_consent = facts.marketing_consent
+def _provenance(fact: Fact[Any] | None) -> Provenance | None:
+    return Provenance.model_validate(fact.provenance()) if fact else None
+
+
+def _derive_facts(profile: Profile, taxonomy: Taxonomy, now: datetime) -> None:
+    """Recompute every derived fact from the stored state, so folding order never matters.
+    Each source is dated by when it was observed, never by ``now`` unless it has no date."""
+    _identity_fields(profile)
+    user = _user_blob(profile.auth0, profile.identity_updated_at or now)
+    enrichment = [
+        Blob(
+            response,
+            Origin(provider, block.updated_at.date()),
+            f"enrichment.{provider}.response",
+        )
+        for provider, block in sorted(profile.enrichment.items())
+        if block.status == "enriched" and isinstance(response := block.finding("response"), dict)
+    ]
+    geo = (
+        Blob(
+            profile.last_geo,
+            Origin("auth0", (profile.last_seen or now).date()),
+            "context.geo",
+        )
+        if profile.last_geo
+        else None
+    )
+    facts = facts_from(user, enrichment, geo, taxonomy)
+    profile.gender = facts.gender.value if facts.gender else None
+    profile.birth_date = facts.birth.value.value if facts.birth else None
+    profile.birth_date_precision = facts.birth.value.precision if facts.birth else None
+    profile.twitter_handle = facts.twitter_handle.value if facts.twitter_handle else None
+    profile.location = None
     if facts.location:
+        where = facts.location.value
         point = (
-            {"lat": facts.location.lat, "lon": facts.location.lon}
-            if facts.location.lat is not None and facts.location.lon is not None
+            {"lat": where.lat, "lon": where.lon}
+            if where.lat is not None and where.lon is not None
             else None
         )
         profile.location = {
             k: v
             for k, v in {
-                "country_code": facts.location.country_code,
-                "city": facts.location.city,
-                "region": facts.location.region,
+                "country_code": where.country_code,
+                "city": where.city,
+                "region": where.region,
                 "point": point,
             }.items()
             if v is not None
         }
+    profile.employment = (
+        {"organization": facts.employment.value.organization, "title": facts.employment.value.title}
+        if facts.employment
+        else None
+    )
+    profile.provenance = {
+        name: provenance
+        for name, fact in (
+            ("gender", facts.gender),
+            ("birth_date", facts.birth),
+            ("twitter_handle", facts.twitter_handle),
+            ("location", facts.location),
+            ("employment", facts.employment),
+        )
+        if (provenance := _provenance(fact)) is not None
+    }
     _remember(profile, facts.interests)
     profile.interest_sources = dict(sorted(profile.seen_interests.items()))
     profile.interests = sorted(profile.seen_interests)
@@ -141,12 +330,17 @@ def _derive_facts(profile: Profile, taxonomy: Taxonomy) -> None:
 
 def _copy(profile: Profile) -> Profile:
     """A copy fold may change without touching the original, without a costly deep copy: folding
-    replaces fields whole, except these three containers, which it changes in place."""
+    replaces fields whole, except these containers, which it changes in place."""
     return profile.model_copy(
         update={
             "counters": dict(profile.counters),
             "seen_interests": dict(profile.seen_interests),
             "applied_events": list(profile.applied_events),
+            "enrichment": dict(profile.enrichment),
+            "behaviors": [b.model_copy() for b in profile.behaviors],
+            "outbox": list(profile.outbox),
+            "auth0": {k: dict(v) if isinstance(v, dict) else v for k, v in profile.auth0.items()},
+            "auth0_stamps": dict(profile.auth0_stamps),
         }
     )
 
@@ -155,7 +349,7 @@ def fold(
     current: Profile | None, events: Iterable[Event], taxonomy: Taxonomy, now: datetime
 ) -> tuple[Profile, list[Event]]:
     """Merge events into a profile. Returns the new profile and the events that were new to it."""
-    events = sorted(events, key=lambda e: e.occurred_at)
+    events = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
     profile = _copy(current) if current else Profile(user_id=events[0].user.user_id)
     seen = set(profile.applied_events)
     applied: list[Event] = []
@@ -169,8 +363,9 @@ def fold(
         applied.append(event)
     profile.applied_events = profile.applied_events[-APPLIED_EVENTS_KEPT:]
     if applied:
-        _derive_facts(profile, taxonomy)
+        _derive_facts(profile, taxonomy, now)
         profile.updated_at = now
+        profile.version += 1
     return profile, applied
 
 

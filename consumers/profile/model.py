@@ -1,4 +1,11 @@
-"""The user profile document as stored in Elasticsearch (``authstream-users``)."""
+"""The user profile document as stored in Elasticsearch (``authstream-users``).
+
+Only the index stage writes it (design.md: one writer per document kind). Besides the facts that
+segments query, it keeps what makes folding exact and explainable: the fingerprints of the last
+events folded (``applied_events``, so a redelivery counts nothing twice), where each fact came
+from (``provenance``), and the derived events the last writes produced (``outbox``, so that a
+crash between the write and their publication loses none of them: a redelivery republishes them).
+"""
 
 import hashlib
 from datetime import date, datetime
@@ -6,7 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from consumers.profile.facts.consent import ConsentState
+
 APPLIED_EVENTS_KEPT = 128
+OUTBOX_KEPT = 32
+# Distinct behaviour actions counted one by one per profile; the rest are counted as "other", so
+# a publisher inventing action names cannot grow a profile without bound.
+BEHAVIOR_KINDS_KEPT = 100
+OTHER_BEHAVIOR = "other"
 
 
 def event_fingerprint(event_id: str) -> str:
@@ -15,11 +29,49 @@ def event_fingerprint(event_id: str) -> str:
 
 
 class Block(BaseModel):
-    """An enrichment result, replaced as a whole when a newer one arrives."""
+    """A stage's finding (an enrichment answer, a sentiment summary), replaced whole when a newer
+    one arrives. ``updated_at`` is when the finding was made (the provider was asked)."""
 
     model_config = ConfigDict(extra="allow")
     status: str = "ok"
+    provider: str | None = None
     updated_at: datetime
+
+    def finding(self, key: str) -> Any:
+        """A field beyond the fixed ones (``response``, ``label``, ...), or None."""
+        return (self.model_extra or {}).get(key)
+
+
+class Provenance(BaseModel):
+    source: str  # auth0, fullcontact, ...
+    field: str  # where in the source: user.birthday, details.age.range, ...
+    observed_on: date
+
+
+class ConsentRecord(BaseModel):
+    state: ConsentState = "unknown"
+    source: str | None = None
+    at: datetime | None = None
+
+
+class BehaviorCount(BaseModel):
+    action: str  # the part after "behavior.": cart_item_added, page_viewed, ...
+    count: int = 0
+    last_at: datetime | None = None
+
+
+class DerivedEvent(BaseModel):
+    """An event the index stage publishes after this profile's write (``profile.changed``, a work
+    request for a stage). Kept in the profile until later writes push it out."""
+
+    event_id: str
+    routing_key: str
+    caused_by: str  # fingerprint of the source event it was derived from
+    body: dict[str, Any]
+    # Work requests: what was asked ("enrich:fullcontact" → "<email hash>|<when>"), so the next
+    # login does not ask again while the first request waits in its queue.
+    request_key: str | None = None
+    request_value: str | None = None
 
 
 class Profile(BaseModel):
@@ -42,7 +94,10 @@ class Profile(BaseModel):
     interest_sources: dict[str, list[str]] = Field(default_factory=dict)
     twitter_handle: str | None = None
     location: dict[str, Any] | None = None
-    marketing_consent: str = "unknown"
+    employment: dict[str, Any] | None = None
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    marketing_consent: ConsentState = "unknown"  # the state of ``consent``, for queries
+    consent: ConsentRecord = Field(default_factory=ConsentRecord)
     first_seen: datetime | None = None
     signed_up_at: datetime | None = None
     last_login: datetime | None = None
@@ -50,16 +105,21 @@ class Profile(BaseModel):
     last_failed_login: datetime | None = None
     logins_count: int | None = None
     returned: bool = False
-    counters: dict[str, int] = Field(default_factory=dict)
+    counters: dict[str, int] = Field(default_factory=dict)  # signups, logins, ... (fixed names)
+    behaviors: list[BehaviorCount] = Field(default_factory=list)
     identity_updated_at: datetime | None = None
     updated_at: datetime | None = None
     deleted_at: datetime | None = None
-    fullcontact: Block | None = None
+    enrichment: dict[str, Block] = Field(default_factory=dict)  # provider -> latest answer
     sentiment: Block | None = None
-    auth0: dict[str, Any] = Field(default_factory=dict)
+    auth0: dict[str, Any] = Field(default_factory=dict)  # the merged Auth0 profile snapshot
+    auth0_stamps: dict[str, str] = Field(default_factory=dict)  # key -> "time|event id" it has
     last_geo: dict[str, Any] | None = None
     seen_interests: dict[str, list[str]] = Field(default_factory=dict)
+    requested: dict[str, str] = Field(default_factory=dict)  # request key -> what and when
+    version: int = 0
     applied_events: list[str] = Field(default_factory=list)
+    outbox: list[DerivedEvent] = Field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -4,10 +4,15 @@ Per batch: one ``mget`` of the users' current profiles, the pure fold (``consume
 one ``bulk`` with every event document (``create``, ``_id`` = event_id: a 409 means already stored)
 and every changed profile (written only if nobody else wrote it since we read it: ``if_seq_no``).
 A profile that lost that race is read and folded again. Item errors are classified per event.
+
+Each write also derives what the other stages need (``stages.derived``: ``profile.changed``, work
+requests), kept in the profile's outbox by the same write; the stage hands them to the worker,
+which publishes them with confirms before it acks. The index stage is the only consumer of raw
+events and the only writer of profiles.
 """
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +21,11 @@ from elasticsearch import AsyncElasticsearch
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline import metrics
-from consumers.pipeline.outcome import DONE, Outcome, park, retry
+from consumers.pipeline.outcome import DONE, Emit, Handled, Outcome, park, retry
 from consumers.profile.facts import Taxonomy
 from consumers.profile.fold import fold, tombstone
 from consumers.profile.model import Profile, event_fingerprint
+from consumers.stages.derived import Change, Rule, changed_fields, record, to_publish
 from consumers.store.elastic import elasticsearch_errors, is_retryable_status
 from schemas import Event
 
@@ -82,16 +88,19 @@ class IndexStage:
         es: AsyncElasticsearch,
         settings: Settings,
         taxonomy: Taxonomy,
+        rules: Sequence[Rule] = (),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.es = es
         self.settings = settings
         self.names = Names(settings.name_prefix)
         self.taxonomy = taxonomy
+        self.rules = tuple(rules)
         self.clock = clock
 
-    async def handle(self, events: list[Event]) -> list[Outcome]:
+    async def handle(self, events: list[Event]) -> Handled:
         outcomes: list[Outcome] = [DONE] * len(events)
+        self._emits: list[Emit] = []
         by_user: dict[str, list[int]] = defaultdict(list)
         for position, event in enumerate(events):
             by_user[event.user.user_id].append(position)
@@ -109,7 +118,7 @@ class IndexStage:
             ]
             for user_id in erased:
                 await self._delete_events_of(user_id)
-        return outcomes
+        return Handled(outcomes, self._emits)
 
     async def _current(self, user_ids: list[str]) -> dict[str, tuple[Profile | None, int, int]]:
         found = await self.es.mget(index=self.names.users_alias, ids=user_ids)
@@ -135,6 +144,7 @@ class IndexStage:
         current = await self._current(list(users))
         operations: list[dict[str, Any]] = []
         owners: list[tuple[str, str, list[int]]] = []  # (kind, user_id, positions) per bulk item
+        written: dict[str, tuple[Profile | None, list[Event]]] = {}
         for user_id, positions in users.items():
             profile, seq_no, primary_term = current[user_id]
             batch = [events[p] for p in positions]
@@ -149,9 +159,13 @@ class IndexStage:
                 to_store: list[int] = []
             else:
                 new_profile, applied_events = fold(profile, batch, self.taxonomy, now)
-                if not applied_events:
+                if applied_events:
+                    self._derive(profile, new_profile, applied_events[-1], now)
+                else:
                     new_profile = None  # nothing new for this profile (redelivery)
                 to_store = positions
+            # Published once the bulk says this user's writes are durable (below).
+            written[user_id] = (new_profile or profile, batch)
             for position in to_store:
                 event = events[position]
                 operations += [
@@ -170,6 +184,7 @@ class IndexStage:
                 operations.append(new_profile.document())
                 owners.append(("profile", user_id, positions))
         if not operations:
+            self._collect_emits(written, set())
             return {}
         # Only each item's status and error: the full answer costs more to parse than to send.
         response = await self.es.bulk(
@@ -192,7 +207,21 @@ class IndexStage:
             else:
                 for position in positions:
                     outcomes[position] = park(_item_reason(item))
+        failed = {u for u, ps in users.items() if any(outcomes[p].kind != "done" for p in ps)}
+        self._collect_emits(written, failed | set(conflicted))
         return conflicted
+
+    def _derive(self, before: Profile | None, after: Profile, cause: Event, now: datetime) -> None:
+        change = Change(before, after, cause, changed_fields(before, after), now)
+        record(after, [event for rule in self.rules for event in rule(change, self.settings)])
+
+    def _collect_emits(
+        self, written: dict[str, tuple[Profile | None, list[Event]]], skip: set[str]
+    ) -> None:
+        """The derived events of every user whose writes are durable (or were already)."""
+        for user_id, (profile, batch) in written.items():
+            if profile is not None and user_id not in skip:
+                self._emits += to_publish(profile, batch, self.names.derived_exchange)
 
     async def _delete_events_of(self, user_id: str) -> None:
         """Erase a user's event history (no delete-by-query needed: search, then bulk delete)."""

@@ -18,6 +18,19 @@ USERS_GENERATION = 1
 _KEYWORD = {"type": "keyword", "ignore_above": 512}
 _DATE = {"type": "date"}
 _UNINDEXED = {"type": "object", "enabled": False}
+# A stage's finding per provider: what segments filter on is mapped, the raw answer is kept only.
+_FINDING = {
+    "dynamic": False,
+    "properties": {
+        "status": _KEYWORD,
+        "provider": _KEYWORD,
+        "updated_at": _DATE,
+        "email_hash": _KEYWORD,
+        "response": _UNINDEXED,
+    },
+}
+# Enrichment providers whose findings are mapped (``consumers.enrich`` registers them).
+ENRICHMENT_PROVIDERS = ("fullcontact",)
 
 USERS_MAPPING: dict[str, Any] = {
     "dynamic": False,
@@ -46,7 +59,10 @@ USERS_MAPPING: dict[str, Any] = {
                 "point": {"type": "geo_point", "ignore_malformed": True},
             }
         },
+        "employment": {"properties": {"organization": _KEYWORD, "title": _KEYWORD}},
+        "provenance": _UNINDEXED,
         "marketing_consent": _KEYWORD,
+        "consent": {"properties": {"state": _KEYWORD, "source": _KEYWORD, "at": _DATE}},
         "first_seen": _DATE,
         "signed_up_at": _DATE,
         "last_login": _DATE,
@@ -54,12 +70,24 @@ USERS_MAPPING: dict[str, Any] = {
         "last_failed_login": _DATE,
         "logins_count": {"type": "long"},
         "returned": {"type": "boolean"},
-        "counters": {"type": "object", "dynamic": True},
+        # Fixed names only: event types never become fields (a publisher cannot grow the mapping).
+        "counters": {
+            "dynamic": False,
+            "properties": {
+                name: {"type": "long"}
+                for name in ("signups", "logins", "failed_logins", "logouts", "behaviors")
+            },
+        },
+        "behaviors": {
+            "type": "nested",
+            "properties": {"action": _KEYWORD, "count": {"type": "long"}, "last_at": _DATE},
+        },
         "identity_updated_at": _DATE,
         "updated_at": _DATE,
         "deleted_at": _DATE,
-        "fullcontact": {
-            "properties": {"status": _KEYWORD, "updated_at": _DATE, "data": _UNINDEXED}
+        "enrichment": {
+            "dynamic": False,
+            "properties": {provider: _FINDING for provider in ENRICHMENT_PROVIDERS},
         },
         "sentiment": {
             "properties": {
@@ -71,14 +99,14 @@ USERS_MAPPING: dict[str, Any] = {
             }
         },
         "auth0": _UNINDEXED,
+        "auth0_stamps": _UNINDEXED,
         "last_geo": _UNINDEXED,
         "seen_interests": _UNINDEXED,
+        "requested": _UNINDEXED,
+        "version": {"type": "long"},
         "applied_events": {"type": "keyword", "index": False, "doc_values": False},
+        "outbox": _UNINDEXED,
     },
-    # Behaviour counters (counters.behavior.<action>) are numbers whatever their name.
-    "dynamic_templates": [
-        {"counters_are_longs": {"path_match": "counters.*", "mapping": {"type": "long"}}}
-    ],
 }
 
 EVENTS_MAPPING: dict[str, Any] = {
@@ -120,7 +148,31 @@ EVENTS_MAPPING: dict[str, Any] = {
     },
 }
 
-_SHARED_SETTINGS = {
+ENRICHMENT_CACHE_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "provider": _KEYWORD,
+        "email_hash": _KEYWORD,
+        "status": _KEYWORD,
+        "fetched_at": _DATE,
+        "reason": _KEYWORD,
+        "response": _UNINDEXED,
+    },
+}
+
+# Budgets, leases, checkpoints (``store.state``): read by id, never searched.
+STATE_MAPPING: dict[str, Any] = {"dynamic": False, "properties": {}}
+
+
+def side_indices(names: Names) -> dict[str, dict[str, Any]]:
+    """Plain indices beside the users index and the events stream: name → mapping."""
+    return {
+        names.enrichment_cache: ENRICHMENT_CACHE_MAPPING,
+        names.state_index: STATE_MAPPING,
+    }
+
+
+SHARED_SETTINGS = {
     "number_of_shards": 1,
     # 0 replicas on a single node (stays green), 1 as soon as there is a second node.
     "auto_expand_replicas": "0-1",
@@ -143,7 +195,7 @@ def users_template(settings: Settings) -> dict[str, Any]:
             "index_patterns": [f"{names.users_alias}-v*"],
             "priority": 500,
             "template": {
-                "settings": _SHARED_SETTINGS | {"refresh_interval": "1s"},
+                "settings": SHARED_SETTINGS | {"refresh_interval": "1s"},
                 "mappings": USERS_MAPPING,
             },
         }
@@ -158,7 +210,7 @@ def events_template(settings: Settings) -> dict[str, Any]:
             "priority": 500,
             "data_stream": {},
             "template": {
-                "settings": _SHARED_SETTINGS,
+                "settings": SHARED_SETTINGS,
                 "mappings": EVENTS_MAPPING,
                 "lifecycle": {"data_retention": settings.events_retention},
             },

@@ -9,9 +9,11 @@ from elasticsearch import AsyncElasticsearch
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.store.layout import (
+    SHARED_SETTINGS,
     USERS_GENERATION,
     USERS_MAPPING,
     fingerprint,
+    side_indices,
     templates,
     tombstone_filter,
 )
@@ -80,11 +82,25 @@ async def _ensure_events_stream(es: AsyncElasticsearch, names: Names) -> EsChang
     return EsChange("data stream", stream, "created")
 
 
+async def _ensure_index(es: AsyncElasticsearch, name: str, mapping: dict[str, Any]) -> EsChange:
+    fingerprinted = mapping | {"_meta": {"fingerprint": fingerprint(mapping)}}
+    if await es.indices.exists(index=name):
+        current = await es.indices.get_mapping(index=name)
+        metas = [m["mappings"].get("_meta", {}) for m in current.body.values()]
+        if all(m.get("fingerprint") == fingerprint(mapping) for m in metas):
+            return EsChange("index", name, "unchanged")
+        await es.indices.put_mapping(index=name, **fingerprinted)
+        return EsChange("index", name, "updated", "mapping extended in place")
+    await es.indices.create(index=name, mappings=fingerprinted, settings=SHARED_SETTINGS)
+    return EsChange("index", name, "created")
+
+
 async def provision_elasticsearch(es: AsyncElasticsearch, settings: Settings) -> list[EsChange]:
     names = Names(settings.name_prefix)
     changes = [await _ensure_template(es, name, body) for name, body in templates(settings).items()]
     changes.append(await _ensure_users_index(es, names))
     changes.append(await _ensure_events_stream(es, names))
+    changes += [await _ensure_index(es, n, m) for n, m in side_indices(names).items()]
     return changes
 
 

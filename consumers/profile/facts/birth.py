@@ -3,16 +3,16 @@
 Precedence follows the article's ``getAge``: ``user.age``, FullContact ``age``,
 ``demographics.age``, ``demographics.birthDate`` (v2) or ``details.age`` / ``ageRange`` (v3),
 ``user.dateOfBirth``, ``user.birthday`` (Facebook ``MM/DD/YYYY``), then linked identities.
-An age becomes an estimated birth year, kept with its precision.
+An age becomes an estimated birth year, kept with its precision and anchored to the day it was
+observed.
 """
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from consumers.profile.facts.sources import dig
+from consumers.profile.facts.sources import Blob, Fact, Origin, dig, read_first
 
 Precision = Literal["day", "year", "range"]
 
@@ -70,49 +70,52 @@ def from_age_range(text: Any, as_of: date) -> BirthDate | None:
     return BirthDate(estimate.value, "range") if estimate else None
 
 
-def _from_v3_birthday(parts: Any) -> BirthDate | None:
+def _from_v3_birthday(parts: Any, origin: Origin) -> BirthDate | None:
     year, month, day = (dig(parts, k) for k in ("year", "month", "day"))
     if isinstance(year, int) and isinstance(month, int) and isinstance(day, int):
         return parse_birthday(f"{year:04d}-{month:02d}-{day:02d}")
     return _year_estimate(year, "year") if isinstance(year, int) else None
 
 
-def _from_fullcontact(blob: dict[str, Any], as_of: date) -> BirthDate | None:
-    candidates: tuple[Callable[[], BirthDate | None], ...] = (
-        lambda: from_age(blob.get("age"), as_of) if not isinstance(blob.get("age"), dict) else None,
-        lambda: from_age(dig(blob, "demographics", "age"), as_of),
-        lambda: parse_birthday(dig(blob, "demographics", "birthDate")),
-        lambda: _from_v3_birthday(dig(blob, "details", "age", "birthday")),
-        lambda: from_age(dig(blob, "details", "age", "value"), as_of),
-        lambda: from_age_range(dig(blob, "details", "age", "range"), as_of),
-        lambda: from_age_range(blob.get("ageRange"), as_of),
-        lambda: from_age_range(dig(blob, "demographics", "age", "range"), as_of),
-    )
-    for candidate in candidates:
-        found = candidate()
-        if found:
-            return found
-    return None
+def _age(raw: Any, origin: Origin) -> BirthDate | None:
+    # FullContact v3 gives ``age`` as an object ({range, value, birthday}): read its parts instead.
+    return None if isinstance(raw, dict) else from_age(raw, origin.observed_on)
 
 
-def birth_date_from(
-    user: dict[str, Any], fullcontact: list[dict[str, Any]], as_of: date | None = None
-) -> BirthDate | None:
-    as_of = as_of or date.today()
-    if user.get("age") not in (None, ""):
-        found = from_age(user["age"], as_of)
-        if found:
-            return found
+def _age_range(raw: Any, origin: Origin) -> BirthDate | None:
+    return from_age_range(raw, origin.observed_on)
+
+
+def _birthday(raw: Any, origin: Origin) -> BirthDate | None:
+    return parse_birthday(raw)
+
+
+_FULLCONTACT_FIELDS = (
+    ("age", _age),
+    ("demographics.age", _age),
+    ("demographics.birthDate", _birthday),
+    ("details.age.birthday", _from_v3_birthday),
+    ("details.age.value", _age),
+    ("details.age.range", _age_range),
+    ("ageRange", _age_range),
+    ("demographics.age.range", _age_range),
+)
+
+
+def birth_date_from(user: Blob, fullcontact: list[Blob]) -> Fact[BirthDate] | None:
+    """The best birth date we have, with where it came from.
+
+    Ages and age ranges are anchored to the day their source observed them (``Origin``), so the
+    estimate is the same whenever the profile is folded again.
+    """
+    found = read_first([(user, "age")], _age)
     for blob in fullcontact:
-        found = _from_fullcontact(blob, as_of)
-        if found:
-            return found
-    for key in ("dateOfBirth", "birthday"):
-        found = parse_birthday(user.get(key))
-        if found:
-            return found
-    for identity in user.get("identities") or []:
-        found = parse_birthday(dig(identity, "profileData", "birthday"))
-        if found:
-            return found
-    return None
+        for key, read in _FULLCONTACT_FIELDS:
+            found = found or read_first([(blob, key)], read)
+    found = found or read_first([(user, "dateOfBirth"), (user, "birthday")], _birthday)
+    identities = user.data.get("identities") or []
+    for position, identity in enumerate(identities if isinstance(identities, list) else []):
+        if isinstance(identity, dict):
+            sub = Blob(identity, user.origin, f"{user.path}.identities[{position}]".strip("."))
+            found = found or read_first([(sub, "profileData.birthday")], _birthday)
+    return found

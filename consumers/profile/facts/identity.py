@@ -1,12 +1,10 @@
-"""Gender, Twitter handle, location and marketing consent from a profile and its enrichment."""
+"""Gender, Twitter handle and location from a profile and its enrichment, with their sources."""
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from consumers.profile.facts.sources import as_dict, dig
-
-Consent = Literal["granted", "refused", "unknown"]
+from consumers.profile.facts.sources import Blob, Candidate, Fact, Origin, as_dict, read_first
 
 _GENDERS = {
     "male": "male",
@@ -20,26 +18,31 @@ _HANDLE = re.compile(r"^@?([A-Za-z0-9_]{1,15})$")
 _TWITTER_URL = re.compile(r"(?:twitter|x)\.com/(?:#!/)?@?([A-Za-z0-9_]{1,15})", re.IGNORECASE)
 
 
-def normalise_gender(value: Any) -> str | None:
+def normalise_gender(value: Any, origin: Origin | None = None) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip().lower()
     return _GENDERS.get(text, text)
 
 
-def gender_from(user: dict[str, Any], fullcontact: list[dict[str, Any]]) -> str | None:
-    candidates = [user.get("gender"), dig(user, "user_metadata", "gender")]
+def _identities(user: Blob) -> list[Blob]:
+    identities = user.data.get("identities")
+    return [
+        Blob(identity, user.origin, f"{user.path}.identities[{n}]".strip("."))
+        for n, identity in enumerate(identities if isinstance(identities, list) else [])
+        if isinstance(identity, dict)
+    ]
+
+
+def gender_from(user: Blob, fullcontact: list[Blob]) -> Fact[str] | None:
+    candidates: list[Candidate] = [(user, "gender"), (user, "user_metadata.gender")]
     for blob in fullcontact:
-        candidates += [
-            blob.get("gender"),
-            dig(blob, "demographics", "gender"),
-            dig(blob, "details", "gender"),
-        ]
-    candidates += [dig(i, "profileData", "gender") for i in user.get("identities") or []]
-    return next((g for g in map(normalise_gender, candidates) if g), None)
+        candidates += [(blob, "gender"), (blob, "demographics.gender"), (blob, "details.gender")]
+    candidates += [(identity, "profileData.gender") for identity in _identities(user)]
+    return read_first(candidates, normalise_gender)
 
 
-def normalise_handle(value: Any) -> str | None:
+def normalise_handle(value: Any, origin: Origin | None = None) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip()
@@ -47,19 +50,21 @@ def normalise_handle(value: Any) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def twitter_handle_from(user: dict[str, Any], fullcontact: list[dict[str, Any]]) -> str | None:
-    candidates: list[Any] = []
-    for identity in user.get("identities") or []:
-        if dig(identity, "provider") == "twitter":
-            candidates += [dig(identity, "profileData", "screen_name")]
-            if str(user.get("user_id", "")).startswith("twitter|"):
-                candidates.append(user.get("screen_name"))
+def twitter_handle_from(user: Blob, fullcontact: list[Blob]) -> Fact[str] | None:
+    candidates: list[Candidate] = []
+    for identity in _identities(user):
+        if identity.data.get("provider") == "twitter":
+            candidates.append((identity, "profileData.screen_name"))
+            if str(user.data.get("user_id", "")).startswith("twitter|"):
+                candidates.append((user, "screen_name"))
     for blob in fullcontact:
-        for profile in blob.get("socialProfiles") or []:  # FullContact v2
-            if dig(profile, "type") == "twitter":
-                candidates += [dig(profile, "username"), dig(profile, "url")]
-        candidates += [dig(blob, "details", "profiles", "twitter", "username"), blob.get("twitter")]
-    return next((h for h in map(normalise_handle, candidates) if h), None)
+        profiles = blob.data.get("socialProfiles")  # FullContact v2
+        for n, profile in enumerate(profiles if isinstance(profiles, list) else []):
+            if isinstance(profile, dict) and profile.get("type") == "twitter":
+                sub = Blob(profile, blob.origin, f"{blob.path}.socialProfiles[{n}]".strip("."))
+                candidates += [(sub, "username"), (sub, "url")]
+        candidates += [(blob, "details.profiles.twitter.username"), (blob, "twitter")]
+    return read_first(candidates, normalise_handle)
 
 
 @dataclass(frozen=True)
@@ -71,45 +76,44 @@ class Location:
     lon: float | None = None
 
 
-def location_from(
-    user: dict[str, Any], fullcontact: list[dict[str, Any]], geo: dict[str, Any] | None
-) -> Location | None:
+def _from_geo(geo: Any, origin: Origin) -> Location | None:
     geo = as_dict(geo)
-    if geo.get("country_code") or geo.get("city"):
-        lat, lon = geo.get("lat"), geo.get("lon")
-        return Location(
-            country_code=str(geo["country_code"]).upper() if geo.get("country_code") else None,
-            city=geo.get("city"),
-            region=geo.get("subdivision_code") or geo.get("region"),
-            lat=float(lat) if isinstance(lat, int | float) else None,
-            lon=float(lon) if isinstance(lon, int | float) else None,
-        )
-    place = user.get("location")
+    if not (geo.get("country_code") or geo.get("city")):
+        return None
+    lat, lon = geo.get("lat"), geo.get("lon")
+    return Location(
+        country_code=str(geo["country_code"]).upper() if geo.get("country_code") else None,
+        city=geo.get("city"),
+        region=geo.get("subdivision_code") or geo.get("region"),
+        lat=float(lat) if isinstance(lat, int | float) else None,
+        lon=float(lon) if isinstance(lon, int | float) else None,
+    )
+
+
+def _from_place(place: Any, origin: Origin) -> Location | None:
     if isinstance(place, dict):  # Facebook: {"id": ..., "name": "Portland, Oregon"}
         place = place.get("name")
     if isinstance(place, str) and place.strip():
         return Location(city=place.split(",")[0].strip())
-    for blob in fullcontact:
-        first = next(iter(dig(blob, "details", "locations") or []), None)
-        if isinstance(first, dict):
-            return Location(
-                country_code=first.get("countryCode"),
-                city=first.get("city"),
-                region=first.get("regionCode") or first.get("region"),
-            )
-        if isinstance(blob.get("location"), str):
-            return Location(city=blob["location"].split(",")[0].strip())
     return None
 
 
-def consent_from(user: dict[str, Any]) -> Consent:
-    """False anywhere means refused; True means granted; absent means never asked."""
-    answers = [
-        dig(user, "app_metadata", "marketing_consent"),
-        dig(user, "user_metadata", "marketing_opt_in"),
-    ]
-    if any(a is False for a in answers):
-        return "refused"
-    if any(a is True for a in answers):
-        return "granted"
-    return "unknown"
+def _from_fullcontact_locations(locations: Any, origin: Origin) -> Location | None:
+    first = next(iter(locations), None) if isinstance(locations, list) else None
+    if not isinstance(first, dict):
+        return None
+    return Location(
+        country_code=first.get("countryCode"),
+        city=first.get("city"),
+        region=first.get("regionCode") or first.get("region"),
+    )
+
+
+def location_from(user: Blob, fullcontact: list[Blob], geo: Blob | None) -> Fact[Location] | None:
+    """Where the user logged in from beats what a profile says; FullContact comes last."""
+    found = read_first([(geo, "")], _from_geo) if geo is not None else None
+    found = found or read_first([(user, "location")], _from_place)
+    for blob in fullcontact:
+        found = found or read_first([(blob, "details.locations")], _from_fullcontact_locations)
+        found = found or read_first([(blob, "location")], _from_place)
+    return found

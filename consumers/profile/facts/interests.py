@@ -7,7 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from consumers.profile.facts.sources import dig
+from consumers.profile.facts.sources import Blob, dig
 
 Interests = dict[str, set[str]]  # interest -> the sources that told us
 
@@ -79,9 +79,7 @@ def add_interests(found: Interests, texts: Iterable[str], source: str, taxonomy:
             found.setdefault(interest, set()).add(source)
 
 
-def interests_from(
-    user: dict[str, Any], fullcontact: list[dict[str, Any]], taxonomy: Taxonomy
-) -> Interests:
+def interests_from(user: dict[str, Any], fullcontact: list[Blob], taxonomy: Taxonomy) -> Interests:
     found: Interests = {}
     add_interests(found, _texts(dig(user, "user_metadata", "interests")), "declared", taxonomy)
     add_interests(found, _texts(user.get("likes"), "name", "category"), "facebook", taxonomy)
@@ -94,13 +92,8 @@ def interests_from(
             taxonomy,
         )
     for blob in fullcontact:
-        add_interests(
-            found,
-            _texts(dig(blob, "details", "interests"), "name", "category"),
-            "fullcontact",
-            taxonomy,
-        )
-        add_interests(
-            found, _texts(dig(blob, "digitalFootprint", "topics"), "value"), "fullcontact", taxonomy
-        )
+        data = blob.data
+        topics = _texts(dig(data, "digitalFootprint", "topics"), "value")
+        interests = _texts(dig(data, "details", "interests"), "name", "category")
+        add_interests(found, [*interests, *topics], "fullcontact", taxonomy)
     return found

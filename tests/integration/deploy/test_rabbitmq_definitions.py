@@ -17,9 +17,11 @@ import pytest
 from pydantic import SecretStr
 
 from consumers.broker import admin, parking_lot
-from consumers.broker.topology import build_topology, declare_topology
+from consumers.broker.topology import declare_topology
+from consumers.cli.setup import topology_for
 from consumers.core.names import Names
 from consumers.core.settings import Settings
+from consumers.stages.catalog import CATALOG
 from tests.helpers import REPO_ROOT
 
 DEFINITIONS = REPO_ROOT / "deploy" / "rabbitmq" / "definitions.json"
@@ -111,7 +113,7 @@ def test_the_worker_user_can_declare_the_topology_consume_retry_and_replay(
 
     async def declare() -> None:
         async with admin.connect(worker) as connection:
-            await declare_topology(connection, build_topology(worker))
+            await declare_topology(connection, topology_for(worker, list(CATALOG.values())))
 
     asyncio.run(declare())
     names = Names()
@@ -119,6 +121,9 @@ def test_the_worker_user_can_declare_the_topology_consume_retry_and_replay(
         channel = connection.channel()
         channel.confirm_delivery()
         channel.basic_publish(names.exchange, "auth.login", b"{}")
+        # The index stage publishes derived events for the others.
+        channel.basic_publish(names.derived_exchange, "enrich.requested.fullcontact", b"{}")
+        assert channel.basic_get(names.work_queue("enrich"), auto_ack=True)[0] is not None
         method, _, body = channel.basic_get(names.work_queue("index"), auto_ack=False)
         assert method is not None and body == b"{}"
         # Retries and the parking lot go through the default exchange.

@@ -2,17 +2,22 @@ from datetime import date
 
 import pytest
 
-from consumers.profile.facts import Taxonomy, facts_from
+from consumers.profile.facts import Blob, Origin, Taxonomy, facts_from
 from consumers.profile.facts.birth import birth_date_from, parse_birthday
-from consumers.profile.facts.identity import consent_from, gender_from, twitter_handle_from
+from consumers.profile.facts.identity import gender_from, twitter_handle_from
 from consumers.profile.facts.sources import fullcontact_blobs
 
 TODAY = date(2026, 11, 29)
 
 
+def auth0(user: dict[str, object], on: date = TODAY) -> Blob:
+    return Blob(dict(user), Origin("auth0", on), "user")
+
+
 def birth(user: dict[str, object]) -> tuple[date, str] | None:
-    found = birth_date_from(user, fullcontact_blobs(user, None), TODAY)
-    return (found.value, found.precision) if found else None
+    blob = auth0(user)
+    found = birth_date_from(blob, fullcontact_blobs(blob, []))
+    return (found.value.value, found.value.precision) if found else None
 
 
 @pytest.mark.parametrize(
@@ -76,8 +81,9 @@ def test_future_birthdays_are_ignored() -> None:
     ],
 )
 def test_gender_in_any_case_from_any_source(user: dict[str, object], expected: str | None) -> None:
-    full = {"user_id": "x", **user}
-    assert gender_from(full, fullcontact_blobs(full, None)) == expected
+    blob = auth0({"user_id": "x", **user})
+    found = gender_from(blob, fullcontact_blobs(blob, []))
+    assert (found.value if found else None) == expected
 
 
 @pytest.mark.parametrize(
@@ -123,26 +129,9 @@ def test_gender_in_any_case_from_any_source(user: dict[str, object], expected: s
     ],
 )
 def test_twitter_handle(user: dict[str, object], expected: str | None) -> None:
-    assert twitter_handle_from(user, fullcontact_blobs(user, None)) == expected
-
-
-@pytest.mark.parametrize(
-    ("user", "expected"),
-    [
-        ({"app_metadata": {"marketing_consent": True}}, "granted"),
-        (
-            {
-                "app_metadata": {"marketing_consent": True},
-                "user_metadata": {"marketing_opt_in": False},
-            },
-            "refused",
-        ),
-        ({"user_metadata": {"marketing_opt_in": True}}, "granted"),
-        ({}, "unknown"),
-    ],
-)
-def test_consent(user: dict[str, object], expected: str) -> None:
-    assert consent_from(user) == expected
+    blob = auth0(user)
+    found = twitter_handle_from(blob, fullcontact_blobs(blob, []))
+    assert (found.value if found else None) == expected
 
 
 def test_interests_come_from_every_source_with_their_sources() -> None:
@@ -159,7 +148,7 @@ def test_interests_come_from_every_source_with_their_sources() -> None:
             {"provider": "google-oauth2", "profileData": {"likes": [{"name": "CrossFit"}]}}
         ],
     }
-    facts = facts_from(user, None, None, Taxonomy.load())
+    facts = facts_from(auth0(user), [], None, Taxonomy.load())
     assert facts.interests["running"] == {"facebook"}
     assert facts.interests["fitness"] == {"google-oauth2"}
     assert facts.interests["outdoors"] == {"declared"}
@@ -173,15 +162,71 @@ def test_taxonomy_matches_whole_words_only() -> None:
 
 
 def test_location_prefers_request_geo() -> None:
+    geo = {"country_code": "us", "city": "Portland", "lat": 45.5, "lon": -122.6}
     facts = facts_from(
-        {"user_id": "x", "location": "Paris, France"},
-        None,
-        {"country_code": "us", "city": "Portland", "lat": 45.5, "lon": -122.6},
+        auth0({"user_id": "x", "location": "Paris, France"}),
+        [],
+        Blob(geo, Origin("auth0", TODAY), "context.geo"),
         Taxonomy.load(),
     )
     assert facts.location is not None
-    assert (facts.location.country_code, facts.location.city, facts.location.lat) == (
+    where = facts.location.value
+    assert (where.country_code, where.city, where.lat) == (
         "US",
         "Portland",
         45.5,
     )
+
+
+FULLCONTACT_V3 = {
+    "fullName": "Marcus Reed",
+    "ageRange": "25-34",
+    "gender": "Male",
+    "title": "Coach",
+    "organization": "Trail Co",
+    "details": {
+        "age": {"range": "25-34", "value": 30},
+        "profiles": {"twitter": {"username": "marcus_runs"}},
+        "employment": [
+            {"name": "Old Job", "current": False, "title": "Clerk"},
+            {"name": "Trail Co", "current": True, "title": "Running coach"},
+        ],
+        "interests": [{"name": "Running", "category": "Sports"}],
+    },
+}
+
+
+def fullcontact(on: date) -> Blob:
+    return Blob(FULLCONTACT_V3, Origin("fullcontact", on), "enrichment.fullcontact.response")
+
+
+def test_every_fact_says_where_it_came_from() -> None:
+    user = auth0({"user_id": "auth0|1", "birthday": "08/31/1990"}, date(2026, 1, 5))
+    facts = facts_from(user, [fullcontact(date(2026, 3, 1))], None, Taxonomy.load())
+    assert facts.birth is not None and facts.gender is not None
+    # FullContact comes before the IdP's birthday in getAge's order; its age value is an estimate.
+    assert facts.birth.provenance() == {
+        "source": "fullcontact",
+        "field": "enrichment.fullcontact.response.details.age.value",
+        "observed_on": "2026-03-01",
+    }
+    assert facts.gender.provenance()["field"] == "enrichment.fullcontact.response.gender"
+    assert facts.twitter_handle is not None and facts.twitter_handle.value == "marcus_runs"
+    assert facts.employment is not None
+    assert (facts.employment.value.organization, facts.employment.value.title) == (
+        "Trail Co",
+        "Running coach",
+    )
+    assert "fullcontact" in facts.interests["running"]
+
+
+def test_an_age_is_anchored_to_the_day_it_was_observed_not_to_today() -> None:
+    # An age of 30 read in 2026 means born around 1996, however late the profile is folded again.
+    user = auth0({"user_id": "auth0|1"})
+    read_in_2026 = facts_from(user, [fullcontact(date(2026, 6, 1))], None, Taxonomy.load())
+    assert read_in_2026.birth is not None
+    assert read_in_2026.birth.value.value == date(1996, 7, 1)
+    assert read_in_2026.birth.value.precision == "year"
+    anchored = auth0({"user_id": "auth0|1", "age": 30}, date(2026, 6, 1))
+    later = facts_from(anchored, [], None, Taxonomy.load())
+    assert later.birth is not None and later.birth.value.value.year == 1996

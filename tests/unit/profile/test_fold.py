@@ -2,12 +2,13 @@ import random
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consumers.profile.facts import Taxonomy
 from consumers.profile.fold import fold
-from consumers.profile.model import APPLIED_EVENTS_KEPT
+from consumers.profile.model import APPLIED_EVENTS_KEPT, BEHAVIOR_KINDS_KEPT, OTHER_BEHAVIOR
 from schemas import Event
 from tests.helpers import envelope
 
@@ -72,6 +73,7 @@ def folded(chunks: list[list[Event]]) -> dict[str, object]:
     assert profile is not None
     document = profile.document()
     document.pop("applied_events")
+    document.pop("version")  # counts writes, so it depends on the batching by design
     return document
 
 
@@ -92,8 +94,11 @@ def test_the_fold_applies_the_merge_rules() -> None:
         "signups": 1,
         "logins": 10,
         "failed_logins": 1,
-        "behavior_cart_item_added": 1,
+        "behaviors": 1,
     }
+    assert EXPECTED["behaviors"] == [
+        {"action": "cart_item_added", "count": 1, "last_at": "2026-03-06T09:00:00Z"}
+    ]
     assert EXPECTED["first_seen"] == "2026-03-01T08:00:00Z"
     assert EXPECTED["last_login"] == "2026-03-11T08:00:00Z"
     assert EXPECTED["returned"] is True
@@ -146,3 +151,82 @@ def test_a_log_stream_login_counts_but_does_not_overwrite_the_profile() -> None:
     assert after.last_login is not None and after.last_login.month == 4
     assert profile.email == "v11@x.io" and after.email == "v11@x.io"  # not the log's user_name
     assert after.auth0 == profile.auth0 and after.identity_updated_at == profile.identity_updated_at
+
+
+def _event(**fields: object) -> Event:
+    return Event.model_validate(envelope(**fields))
+
+
+def test_a_sparse_update_changes_only_what_it_mentions() -> None:
+    full = _event(
+        type="auth.login",
+        occurred_at="2026-04-01T08:00:00Z",
+        user={
+            "user_id": "auth0|9",
+            "email": "zoe@x.io",
+            "name": "Zoe",
+            "gender": "female",
+            "app_metadata": {"marketing_consent": False, "plan": "gold"},
+            "user_metadata": {"interests": ["running"]},
+        },
+    )
+    sparse = _event(
+        type="user.updated",
+        source="app",
+        occurred_at="2026-04-02T08:00:00Z",
+        user={"user_id": "auth0|9", "name": "Zoë R.", "app_metadata": {"plan": "platinum"}},
+    )
+    profile, _ = fold(None, [full, sparse], TAXONOMY, NOW)
+    assert profile.name == "Zoë R."
+    assert (profile.email, profile.gender) == ("zoe@x.io", "female")
+    assert profile.auth0["app_metadata"] == {"marketing_consent": False, "plan": "platinum"}
+    assert profile.marketing_consent == "refused"  # the sparse update did not erase the refusal
+    assert profile.consent.source == "auth0-action: app_metadata.marketing_consent"
+    assert "running" in profile.interests
+
+
+@pytest.mark.parametrize("refusal", ["false", 0, "refused", "no", "opt-out"])
+def test_refusals_in_any_spelling_stick_until_an_explicit_later_grant(refusal: object) -> None:
+    def consent_event(day: int, value: object) -> Event:
+        return _event(
+            type="user.updated",
+            occurred_at=f"2026-05-{day:02d}T08:00:00Z",
+            user={"user_id": "auth0|c", "user_metadata": {"marketing_opt_in": value}},
+        )
+
+    refused, _ = fold(None, [consent_event(2, refusal)], TAXONOMY, NOW)
+    assert refused.marketing_consent == "refused"
+    replayed_grant, _ = fold(refused, [consent_event(1, True)], TAXONOMY, NOW)
+    assert replayed_grant.marketing_consent == "refused"  # an older grant arriving late
+    granted, _ = fold(refused, [consent_event(3, "yes")], TAXONOMY, NOW)
+    assert granted.marketing_consent == "granted"
+    assert granted.consent.at is not None and granted.consent.at.day == 3
+
+
+def test_a_late_event_is_still_recognised_after_many_later_ones() -> None:
+    first = _event(type="auth.login", occurred_at="2026-01-01T00:00:00Z")
+    profile, _ = fold(None, [first], TAXONOMY, NOW)
+    for n in range(APPLIED_EVENTS_KEPT - 1):
+        later = _event(type="auth.login", occurred_at=f"2026-02-01T00:{n // 60:02d}:{n % 60:02d}Z")
+        profile, _ = fold(profile, [later], TAXONOMY, NOW)
+    assert profile.counters["logins"] == APPLIED_EVENTS_KEPT
+    again, applied = fold(profile, [first], TAXONOMY, NOW)  # still in the window: not counted
+    assert applied == [] and again.counters["logins"] == APPLIED_EVENTS_KEPT
+    pushed_out, _ = fold(profile, [_event(type="auth.login")], TAXONOMY, NOW)
+    assert len(pushed_out.applied_events) == APPLIED_EVENTS_KEPT
+    # The window is what a late `dlq replay` relies on: past it, a replayed event counts again.
+    replayed, applied = fold(pushed_out, [first], TAXONOMY, NOW)
+    assert len(applied) == 1 and replayed.counters["logins"] == APPLIED_EVENTS_KEPT + 2
+
+
+def test_invented_behaviour_names_cannot_grow_a_profile_without_bound() -> None:
+    events = [
+        _event(type=f"behavior.made_up_{n}", occurred_at="2026-06-01T00:00:00Z")
+        for n in range(BEHAVIOR_KINDS_KEPT + 50)
+    ]
+    profile, _ = fold(None, events, TAXONOMY, NOW)
+    assert len(profile.behaviors) == BEHAVIOR_KINDS_KEPT
+    other = next(b for b in profile.behaviors if b.action == OTHER_BEHAVIOR)
+    assert other.count == 51  # the last place is kept for everything past the first 99
+    assert sum(b.count for b in profile.behaviors) == len(events)
+    assert set(profile.counters) == {"behaviors"}

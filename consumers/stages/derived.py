@@ -1,0 +1,117 @@
+"""Derived events: what the index stage publishes after a profile write, for the other stages.
+
+``profile.changed`` tells the segments stage which fields of which profile changed; work requests
+(``enrich.requested``, ...) tell a stage it has something to do. Each is an ``authstream.event/1``
+envelope whose ``event_id`` is derived from the event that caused it, so a redelivered batch
+publishes the same ids again and every consumer can recognise what it has already seen. They are
+kept in the profile's ``outbox`` by the same write that made them, which is what lets a
+redelivery republish them after a crash between the write and their publication.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from consumers.core.settings import Settings
+from consumers.pipeline.outcome import Emit
+from consumers.profile.model import OUTBOX_KEPT, DerivedEvent, Profile, event_fingerprint
+from schemas import SCHEMA_ID, Event
+
+NAMESPACE = uuid.UUID("0b9e4c1e-5d0c-4b55-8d1f-7a3c2e1d0f42")
+# Bookkeeping that changes with every write and tells a stage nothing about the user.
+NOT_A_CHANGE = frozenset(
+    {"applied_events", "outbox", "updated_at", "version", "auth0_stamps", "seen_interests"}
+)
+
+
+def derived_id(cause_event_id: str, kind: str) -> str:
+    """The same cause and kind give the same id, in every process and on every redelivery."""
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{cause_event_id}"))
+
+
+def derived_event(
+    kind: str,
+    cause: Event,
+    user_id: str,
+    data: dict[str, Any],
+    routing_key: str | None = None,
+    request: tuple[str, str] | None = None,
+) -> DerivedEvent:
+    event_id = derived_id(cause.event_id, kind)
+    body = {
+        "schema": SCHEMA_ID,
+        "event_id": event_id,
+        "type": kind,
+        "occurred_at": cause.occurred_at.isoformat(),
+        "source": "authstream",
+        "tenant": cause.tenant,
+        "user": {"user_id": user_id},
+        "data": data,
+    }
+    return DerivedEvent(
+        event_id=event_id,
+        routing_key=routing_key or kind,
+        caused_by=event_fingerprint(cause.event_id),
+        body=body,
+        request_key=request[0] if request else None,
+        request_value=request[1] if request else None,
+    )
+
+
+def changed_fields(before: Profile | None, after: Profile) -> list[str]:
+    old = before.document() if before else {}
+    new = after.document()
+    return sorted(
+        k for k in old.keys() | new.keys() if k not in NOT_A_CHANGE and old.get(k) != new.get(k)
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    """One profile write, as the rules see it."""
+
+    before: Profile | None
+    after: Profile
+    cause: Event  # the last event folded into this write (the others are in applied_events)
+    changed: list[str]
+    now: datetime
+
+
+Rule = Callable[[Change, Settings], list[DerivedEvent]]
+"""What one stage wants to hear about a profile write (registered in ``stages.catalog``)."""
+
+
+def profile_changed(change: Change, settings: Settings) -> list[DerivedEvent]:
+    if not change.changed:
+        return []
+    data = {"changed": change.changed, "version": change.after.version}
+    return [derived_event("profile.changed", change.cause, change.after.user_id, data)]
+
+
+def record(after: Profile, derived: list[DerivedEvent]) -> None:
+    """Keep what this write derives in the profile, so a redelivery can republish it."""
+    if derived:
+        after.outbox = (after.outbox + derived)[-OUTBOX_KEPT:]
+    for event in derived:
+        if event.request_key and event.request_value:
+            after.requested[event.request_key] = event.request_value
+
+
+def to_publish(profile: Profile, causes: list[Event], exchange: str) -> list[Emit]:
+    """The derived events these source events caused, from the profile's outbox."""
+    fingerprints = {event_fingerprint(e.event_id) for e in causes}
+    return [
+        Emit(
+            exchange=exchange,
+            routing_key=d.routing_key,
+            body=orjson.dumps(d.body),
+            message_id=d.event_id,
+            type=str(d.body.get("type", d.routing_key)),
+        )
+        for d in profile.outbox
+        if d.caused_by in fingerprints
+    ]

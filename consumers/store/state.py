@@ -1,0 +1,81 @@
+"""Small operational records in Elasticsearch, shared by every process: call budgets, leases
+(one caller at a time for a key), checkpoints.
+
+Elasticsearch has no counters or locks without scripting (which the core distribution lacks), so
+these use optimistic concurrency: read, then write only if nobody wrote since (``if_seq_no``);
+on a conflict, read again. They are for rates of a few per second, not for the event stream.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch
+
+from consumers.core.names import Names
+
+CONFLICT_ROUNDS = 20
+
+
+class StateStore:
+    def __init__(self, es: AsyncElasticsearch, names: Names) -> None:
+        self.es = es
+        self.index = names.state_index
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        found = await self.es.options(ignore_status=404).get(index=self.index, id=key)
+        return dict(found["_source"]) if found.get("found") else None
+
+    async def put(self, key: str, document: dict[str, Any]) -> None:
+        await self.es.index(index=self.index, id=key, document=document, refresh=False)
+
+    async def _read(self, key: str) -> tuple[dict[str, Any] | None, dict[str, int]]:
+        found = await self.es.options(ignore_status=404).get(index=self.index, id=key)
+        if not found.get("found"):
+            return None, {}
+        versions = {"if_seq_no": found["_seq_no"], "if_primary_term": found["_primary_term"]}
+        return dict(found["_source"]), versions
+
+    async def _write(self, key: str, document: dict[str, Any], versions: dict[str, int]) -> bool:
+        """False when somebody else wrote first (or created the record, when ``versions`` is
+        empty: it did not exist when we read it)."""
+        client = self.es.options(ignore_status=409)
+        if versions:
+            answer = await client.index(
+                index=self.index,
+                id=key,
+                document=document,
+                if_seq_no=versions["if_seq_no"],
+                if_primary_term=versions["if_primary_term"],
+            )
+        else:
+            answer = await client.index(
+                index=self.index, id=key, document=document, op_type="create"
+            )
+        return answer.meta.status != 409
+
+    async def take(self, key: str, limit: int, extra: dict[str, Any]) -> int | None:
+        """Add one to the counter ``key`` unless it reached ``limit``; the new count, or None."""
+        for _ in range(CONFLICT_ROUNDS):
+            current, versions = await self._read(key)
+            used = int((current or {}).get("used", 0))
+            if used >= limit:
+                return None
+            if await self._write(key, extra | {"used": used + 1, "limit": limit}, versions):
+                return used + 1
+        raise RuntimeError(f"the counter {key} kept changing under us")
+
+    async def lease(self, key: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        """Hold ``key`` until ``now + ttl`` unless someone else holds it; expired leases go."""
+        for _ in range(CONFLICT_ROUNDS):
+            current, versions = await self._read(key)
+            if current is not None and current.get("holder") != holder:
+                until = datetime.fromisoformat(str(current.get("until")))
+                if until > now:
+                    return False
+            document = {"holder": holder, "until": (now + ttl).isoformat()}
+            if await self._write(key, document, versions):
+                return True
+        return False
+
+    async def release(self, key: str) -> None:
+        await self.es.options(ignore_status=404).delete(index=self.index, id=key)

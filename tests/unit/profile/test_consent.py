@@ -1,0 +1,58 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from consumers.profile.facts.consent import (
+    UNKNOWN,
+    Consent,
+    merge_consent,
+    read_consent,
+    stated_consent,
+)
+
+T1 = datetime(2026, 1, 1, tzinfo=UTC)
+T2 = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value", [True, "true", "TRUE", "yes", "Y", 1, "1", "granted", "opt-in", "opted_in", " on "]
+)
+def test_the_usual_spellings_of_yes_grant(value: object) -> None:
+    assert read_consent(value) == "granted"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [False, "false", "False", "no", "N", 0, "0", "refused", "denied", "opt-out", "unsubscribed"],
+)
+def test_the_usual_spellings_of_no_refuse(value: object) -> None:
+    assert read_consent(value) == "refused"
+
+
+@pytest.mark.parametrize("value", [None, "", "maybe", 2, 0.5, [], {}])
+def test_anything_else_says_nothing(value: object) -> None:
+    assert read_consent(value) is None
+
+
+def test_a_refusal_in_any_field_wins_over_a_grant_in_another() -> None:
+    user = {"app_metadata": {"marketing_consent": "yes"}, "user_metadata": {"marketing_opt_in": 0}}
+    assert stated_consent(user) == ("refused", "user_metadata.marketing_opt_in")
+    assert stated_consent({"user_metadata": {"marketing_consent": "granted"}}) == (
+        "granted",
+        "user_metadata.marketing_consent",
+    )
+    assert stated_consent({"name": "sparse update"}) is None
+
+
+def test_a_refusal_holds_until_an_explicit_later_grant() -> None:
+    refused = merge_consent(UNKNOWN, "refused", "auth0-action: app_metadata", T2)
+    assert merge_consent(refused, "granted", "older", T1) == refused  # an older grant, replayed
+    assert merge_consent(refused, "granted", "same time", T2) == refused  # a tie: refusal wins
+    later = merge_consent(refused, "granted", "auth0-action: app_metadata", T2.replace(month=3))
+    assert later.state == "granted" and later.source == "auth0-action: app_metadata"
+
+
+def test_consent_remembers_its_source_and_date() -> None:
+    consent = merge_consent(UNKNOWN, "granted", "app: user_metadata.marketing_opt_in", T1)
+    assert consent == Consent("granted", "app: user_metadata.marketing_opt_in", T1)
+    assert consent.document()["at"] == T1.isoformat()
