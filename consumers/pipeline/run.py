@@ -7,10 +7,13 @@ from collections.abc import Sequence
 
 import structlog
 
+from consumers.core.names import Names
 from consumers.core.settings import Settings
+from consumers.pipeline.schedule import run_periodic
 from consumers.pipeline.worker import Worker
 from consumers.stages.catalog import StageContext, StageSpec, enabled_stages
 from consumers.store import elastic
+from consumers.store.state import StateStore
 
 log = structlog.get_logger("authstream.run")
 
@@ -30,9 +33,14 @@ async def run_stages(
         context = StageContext(es, settings, tuple(enabled_stages(settings)))
         built = [spec.build(context) for spec in stages]
         workers = [Worker(settings, stage) for stage in built]
-        log.info("starting", stages=[spec.name for spec in stages])
+        state = StateStore(es, Names(settings.name_prefix))
+        jobs = [job for stage in built for job in getattr(stage, "periodic", ())]
+        log.info("starting", stages=[spec.name for spec in stages], periodic=[j.name for j in jobs])
         try:
-            await asyncio.gather(*(worker.run(stop) for worker in workers))
+            await asyncio.gather(
+                *(worker.run(stop) for worker in workers),
+                *(run_periodic(job, settings, state, stop) for job in jobs),
+            )
         finally:
             for stage in built:
                 close = getattr(stage, "aclose", None)

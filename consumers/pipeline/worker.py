@@ -49,6 +49,10 @@ class Stage(Protocol):
     async def handle(self, events: list[Event]) -> Handled: ...
 
 
+# A stage may also have ``periodic: Sequence[Periodic]`` (``pipeline.schedule``): jobs the process
+# runs beside the queue, and ``async aclose()``: called when the process stops.
+
+
 @dataclass
 class Backoff:
     first_s: float = 0.5
@@ -67,7 +71,7 @@ class Stopping(Exception):
     """Raised inside a batch when shutdown is requested while the batch cannot finish."""
 
 
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> bool:
     """Sleep, waking early on stop; True when stop was requested."""
     try:
         await asyncio.wait_for(stop.wait(), seconds)
@@ -102,7 +106,7 @@ class Worker:
                     retry_in_s=delay,
                     queue=self.queue,
                 )
-                await _sleep_unless(stop, delay)
+                await sleep_unless(stop, delay)
         log.info("worker stopped", queue=self.queue, processed=self.processed)
 
     async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
@@ -213,7 +217,7 @@ class Worker:
                     retry_in_s=delay,
                     stage=self.stage.name,
                 )
-                if await _sleep_unless(stop, delay):
+                if await sleep_unless(stop, delay):
                     raise Stopping from None
             except ConfigurationError:
                 raise  # retrying cannot fix settings or credentials: stop, say why
