@@ -67,3 +67,12 @@ def envelope(**overrides: Any) -> dict[str, Any]:
 
 def dumps(event: dict[str, Any]) -> bytes:
     return orjson.dumps(event)
+
+
+def publish_events(events: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Publish envelopes through `authstream publish` (the real CLI path, with confirms)."""
+    from consumers.cli.main import main  # here: the CLI imports much that helpers do not need
+
+    path = tmp_path / f"events-{uuid.uuid4().hex}.jsonl"
+    path.write_bytes(b"\n".join(dumps(e) for e in events))
+    assert main(["publish", str(path)]) == 0

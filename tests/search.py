@@ -21,14 +21,19 @@ def profile(settings: Settings, user_id: str) -> dict[str, Any] | None:
         return dict(found["_source"]) if found.get("found") else None
 
 
-def count_events(settings: Settings, **term: str) -> int:
+def count_events(settings: Settings, *, allow_missing: bool = False, **term: str) -> int | None:
+    """Events matching every ``field=value`` given. A stream that does not exist (or whose shard
+    is not started yet) is None, not 0, so "0 events" cannot pass when nothing is there;
+    ``allow_missing`` reads a missing stream as 0 events for tests that expect none at all."""
     names = Names(settings.name_prefix)
     with client(settings) as es:
         not_yet = es.options(ignore_status=NOT_YET_SEARCHABLE)
-        not_yet.indices.refresh(index=names.events_stream)
-        query = {"term": term} if term else {"match_all": {}}
-        found = not_yet.count(index=names.events_stream, query=query)
-        return int(found.get("count", 0))
+        refreshed = not_yet.indices.refresh(index=names.events_stream)
+        if refreshed.meta.status in NOT_YET_SEARCHABLE:
+            return 0 if allow_missing and refreshed.meta.status == 404 else None
+        filters = [{"term": {field: value}} for field, value in term.items()]
+        found = es.count(index=names.events_stream, query={"bool": {"filter": filters}})
+        return int(found["count"])
 
 
 def refresh_users(settings: Settings) -> None:

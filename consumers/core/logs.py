@@ -48,6 +48,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", secrets: Iterable[
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # Whatever sys.stderr is when a line is written (tests swap it), not when configured.
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
         cache_logger_on_first_use=False,
     )

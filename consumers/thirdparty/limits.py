@@ -8,14 +8,19 @@ or divide the limit between processes.
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 class RateLimiter:
     def __init__(
-        self, rate: float, burst: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.rate = rate
+        self.sleep = sleep
         self.burst = max(burst, 1.0)
         self.clock = clock
         self._tokens = self.burst
@@ -36,11 +41,11 @@ class RateLimiter:
             while True:
                 now = self.clock()
                 if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
+                    await self.sleep(self._paused_until - now)
                     continue
                 self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1.0:
+                if self._tokens >= 1.0 - 1e-9:  # float sums land a hair short of 1
                     self._tokens -= 1.0
                     return
-                await asyncio.sleep((1.0 - self._tokens) / self.rate)
+                await self.sleep((1.0 - self._tokens) / self.rate)

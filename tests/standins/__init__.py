@@ -12,6 +12,12 @@ from tests.standins.webhook import WebhookReceiver
 from tests.standins.x_api import XStandIn
 
 __all__ = [
-    "Auth0StandIn", "FullContactStandIn", "KibanaStandIn", "RecordedRequest", "Reply", "StandIn",
-    "WebhookReceiver", "XStandIn",
+    "Auth0StandIn",
+    "FullContactStandIn",
+    "KibanaStandIn",
+    "RecordedRequest",
+    "Reply",
+    "StandIn",
+    "WebhookReceiver",
+    "XStandIn",
 ]

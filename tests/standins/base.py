@@ -56,7 +56,9 @@ class Reply:
 
 
 def json_reply(
-    status: int, payload: Any, headers: dict[str, str] | None = None,
+    status: int,
+    payload: Any,
+    headers: dict[str, str] | None = None,
     content_type: str = "application/json; charset=utf-8",
 ) -> Reply:
     all_headers = {"Content-Type": content_type, **(headers or {})}
@@ -220,8 +222,13 @@ class StandIn:
 
     # -- fault scripting -----------------------------------------------------------------
     def fail(
-        self, status: int, *, times: int | None = 1, body: Any = None,
-        headers: dict[str, str] | None = None, path_prefix: str | None = None,
+        self,
+        status: int,
+        *,
+        times: int | None = 1,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        path_prefix: str | None = None,
     ) -> None:
         """Answer ``status``; a non-bytes ``body`` is sent as JSON."""
         if body is None or isinstance(body, bytes):
@@ -231,7 +238,11 @@ class StandIn:
         self._add(_Fault("fail", times, path_prefix, reply=reply))
 
     def slow(
-        self, seconds: float, *, times: int | None = 1, path_prefix: str | None = None,
+        self,
+        seconds: float,
+        *,
+        times: int | None = 1,
+        path_prefix: str | None = None,
     ) -> None:
         self._add(_Fault("slow", times, path_prefix, delay=seconds))
 
@@ -260,27 +271,39 @@ class StandIn:
     # -- request log and waiting ---------------------------------------------------------
     def requests_to(self, path_prefix: str, method: str | None = None) -> list[RecordedRequest]:
         with self._cond:
-            return [r for r in self.requests if r.path.startswith(path_prefix)
-                    and (method is None or r.method == method)]
+            return [
+                r
+                for r in self.requests
+                if r.path.startswith(path_prefix) and (method is None or r.method == method)
+            ]
 
     def wait_until(
-        self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "",
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 5.0,
+        what: str = "",
     ) -> None:
         with self._cond:
             if not self._cond.wait_for(predicate, timeout):
                 raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
 
     def wait_for_requests(
-        self, n: int, path_prefix: str = "/", method: str | None = None, timeout: float = 5.0,
+        self,
+        n: int,
+        path_prefix: str = "/",
+        method: str | None = None,
+        timeout: float = 5.0,
     ) -> list[RecordedRequest]:
         def enough() -> bool:
             return len(self.requests_to(path_prefix, method)) >= n
+
         try:
             self.wait_until(enough, timeout)
         except AssertionError:
             got = [(r.method, r.path) for r in self.requests_to(path_prefix, method)]
-            raise AssertionError(f"expected {n} requests to {path_prefix} within {timeout}s, "
-                                 f"got {len(got)}: {got}") from None
+            raise AssertionError(
+                f"expected {n} requests to {path_prefix} within {timeout}s, got {len(got)}: {got}"
+            ) from None
         return self.requests_to(path_prefix, method)
 
     def max_requests_within(self, seconds: float, path_prefix: str = "/") -> int:
@@ -304,7 +327,11 @@ class StandIn:
         """Hook: its answer is decided (after faults)."""
 
     def _serve(
-        self, method: str, target: str, headers: dict[str, str], body: bytes,
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: bytes,
     ) -> Reply | None:
         parts = urlsplit(target)
         lists = parse_qs(parts.query, keep_blank_values=True)
@@ -314,9 +341,16 @@ class StandIn:
             parsed = None
         fault = self._take_fault(parts.path)
         request = RecordedRequest(
-            method, parts.path, {k: v[0] for k, v in lists.items()}, lists,
-            {k.lower(): v for k, v in headers.items()}, body, parsed, time.monotonic(),
-            fault.kind if fault else None)
+            method,
+            parts.path,
+            {k: v[0] for k, v in lists.items()},
+            lists,
+            {k.lower(): v for k, v in headers.items()},
+            body,
+            parsed,
+            time.monotonic(),
+            fault.kind if fault else None,
+        )
         with self._cond:
             self.requests.append(request)
             self._cond.notify_all()
@@ -338,4 +372,3 @@ class StandIn:
     def _answered(self) -> None:
         with self._cond:
             self._cond.notify_all()
-

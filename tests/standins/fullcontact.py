@@ -46,11 +46,21 @@ def age_range(age: int) -> str:
 
 
 def make_person(
-    email: str, full_name: str, *, gender: str = "Male", birthday: date | None = None,
-    city: str = "Denver", region: str = "Colorado", region_code: str = "CO",
-    country: str = "United States", country_code: str = "US", twitter: str | None = None,
-    title: str = "Product Manager", organization: str = "Acme Corp",
-    interests: list[str] | None = None, phones: list[str] | None = None,
+    email: str,
+    full_name: str,
+    *,
+    gender: str = "Male",
+    birthday: date | None = None,
+    city: str = "Denver",
+    region: str = "Colorado",
+    region_code: str = "CO",
+    country: str = "United States",
+    country_code: str = "US",
+    twitter: str | None = None,
+    title: str = "Product Manager",
+    organization: str = "Acme Corp",
+    interests: list[str] | None = None,
+    phones: list[str] | None = None,
 ) -> dict[str, Any]:
     """A person in the v3 response shape; ``twitter`` is a handle without the @."""
     given, _, family = full_name.partition(" ")
@@ -60,47 +70,93 @@ def make_person(
         today = date.today()
         before_birthday = (today.month, today.day) < (birthday.month, birthday.day)
         age = today.year - birthday.year - before_birthday
-    profiles: dict[str, Any] = {"linkedin": {
-        "username": slug, "url": f"https://www.linkedin.com/in/{slug}",
-        "bio": f"{title} at {organization}", "service": "linkedin"}}
+    profiles: dict[str, Any] = {
+        "linkedin": {
+            "username": slug,
+            "url": f"https://www.linkedin.com/in/{slug}",
+            "bio": f"{title} at {organization}",
+            "service": "linkedin",
+        }
+    }
     if twitter:
-        profiles["twitter"] = {"username": twitter, "url": f"https://twitter.com/{twitter}",
-                               "bio": f"{title} at {organization}", "service": "twitter"}
+        profiles["twitter"] = {
+            "username": twitter,
+            "url": f"https://twitter.com/{twitter}",
+            "bio": f"{title} at {organization}",
+            "service": "twitter",
+        }
     formatted = f"{city}, {region}, {country}"
     details: dict[str, Any] = {
         "name": {"given": given, "family": family, "full": full_name},
-        "age": None if birthday is None else {
-            "range": age_range(age or 0), "value": age,
-            "birthday": {"year": birthday.year, "month": birthday.month, "day": birthday.day}},
+        "age": None
+        if birthday is None
+        else {
+            "range": age_range(age or 0),
+            "value": age,
+            "birthday": {"year": birthday.year, "month": birthday.month, "day": birthday.day},
+        },
         "gender": gender,
         "emails": [{"label": "personal", "value": email}],
         "phones": [{"label": "mobile", "value": p} for p in phones or []],
         "profiles": profiles,
-        "locations": [{"city": city, "region": region, "regionCode": region_code,
-                       "country": country, "countryCode": country_code, "formatted": formatted}],
-        "employment": [{"name": organization, "current": True, "title": title,
-                        "start": {"year": 2019, "month": 9}}],
+        "locations": [
+            {
+                "city": city,
+                "region": region,
+                "regionCode": region_code,
+                "country": country,
+                "countryCode": country_code,
+                "formatted": formatted,
+            }
+        ],
+        "employment": [
+            {
+                "name": organization,
+                "current": True,
+                "title": title,
+                "start": {"year": 2019, "month": 9},
+            }
+        ],
         "photos": [{"label": "avatar", "value": f"https://img.fullcontact.com/static/{slug}.png"}],
         "education": [],
         "urls": [{"value": f"https://{slug}.example.com/"}],
         "interests": [
-            {"name": name, "id": f"{i + 1:03d}", "affinity": "HIGH", "parentIds": ["000"],
-             "category": "Interests"} for i, name in enumerate(interests or [])],
+            {
+                "name": name,
+                "id": f"{i + 1:03d}",
+                "affinity": "HIGH",
+                "parentIds": ["000"],
+                "category": "Interests",
+            }
+            for i, name in enumerate(interests or [])
+        ],
     }
     return {
-        "fullName": full_name, "ageRange": details["age"]["range"] if details["age"] else None,
-        "gender": gender, "location": formatted, "title": title, "organization": organization,
+        "fullName": full_name,
+        "ageRange": details["age"]["range"] if details["age"] else None,
+        "gender": gender,
+        "location": formatted,
+        "title": title,
+        "organization": organization,
         "twitter": profiles.get("twitter", {}).get("url"),
-        "linkedin": profiles["linkedin"]["url"], "facebook": None,
-        "bio": f"{title} at {organization}", "avatar": details["photos"][0]["value"],
-        "website": details["urls"][0]["value"], "details": details, "updated": "2024-01-01",
+        "linkedin": profiles["linkedin"]["url"],
+        "facebook": None,
+        "bio": f"{title} at {organization}",
+        "avatar": details["photos"][0]["value"],
+        "website": details["urls"][0]["value"],
+        "details": details,
+        "updated": "2024-01-01",
     }
 
 
 class FullContactStandIn(StandIn):
     def __init__(
-        self, api_key: str = "test-fullcontact-key", *, rate_limit_per_second: int | None = None,
-        retry_after: int = 1, bad_key_status: int = 401,
+        self,
+        api_key: str = "test-fullcontact-key",
+        *,
+        rate_limit_per_second: int | None = None,
+        retry_after: int = 1,
+        bad_key_status: int = 401,
     ) -> None:
         super().__init__()
         self.api_key, self.retry_after, self.bad_key_status = api_key, retry_after, bad_key_status
@@ -132,14 +188,26 @@ class FullContactStandIn(StandIn):
         """The next ``times`` requests answer 429 with Retry-After and rate-limit headers."""
         seconds = retry_after if retry_after is not None else self.retry_after
         headers = {"Retry-After": str(seconds), **self._limit_headers(0, float(seconds))}
-        self.fail(429, times=times, headers=headers,
-                  body={"status": 429, "message": "Too Many Requests: rate limit exceeded"})
+        self.fail(
+            429,
+            times=times,
+            headers=headers,
+            body={"status": 429, "message": "Too Many Requests: rate limit exceeded"},
+        )
 
     def unavailable(self, times: int | None = 1, status: int = 503) -> None:
-        body = {"status": status, "message": "There is a transient downstream error condition."
-                if status == 503 else "Internal Server Error"}
-        self.fail(status, times=times, body=body,
-                  headers={"Retry-After": str(self.retry_after)} if status == 503 else None)
+        body = {
+            "status": status,
+            "message": "There is a transient downstream error condition."
+            if status == 503
+            else "Internal Server Error",
+        }
+        self.fail(
+            status,
+            times=times,
+            body=body,
+            headers={"Retry-After": str(self.retry_after)} if status == 503 else None,
+        )
 
     # -- counters --------------------------------------------------------------------------
     def calls_for(self, email: str) -> int:
@@ -170,7 +238,8 @@ class FullContactStandIn(StandIn):
                 self.calls[key] += 1
                 self.in_flight[key] += 1
                 self.max_in_flight_by_key[key] = max(
-                    self.max_in_flight_by_key[key], self.in_flight[key])
+                    self.max_in_flight_by_key[key], self.in_flight[key]
+                )
 
     def on_finish(self, request: RecordedRequest) -> None:
         key = self._key_of(request) if request.path == ENRICH_PATH else None
@@ -181,17 +250,26 @@ class FullContactStandIn(StandIn):
 
     def _limit_headers(self, remaining: int, reset_in: float) -> dict[str, str]:
         limit = str(self.limiter.limit or 600)
-        return {"X-Rate-Limit": limit, "X-Rate-Limit-Limit": limit,
-                "X-Rate-Limit-Remaining": str(remaining),
-                "X-Rate-Limit-Reset": str(max(int(reset_in + 0.999), 0)),
-                "X-FullContact-RateDelay": "0"}
+        return {
+            "X-Rate-Limit": limit,
+            "X-Rate-Limit-Limit": limit,
+            "X-Rate-Limit-Remaining": str(remaining),
+            "X-Rate-Limit-Reset": str(max(int(reset_in + 0.999), 0)),
+            "X-FullContact-RateDelay": "0",
+        }
 
     def handle(self, request: RecordedRequest) -> Reply:
         if request.path != ENRICH_PATH:
-            return json_reply(404, {"status": 404, "message": f"Endpoint {request.method} "
-                                    f"{request.path} not found. Please check "
-                                    "https://docs.fullcontact.com or contact "
-                                    "support@fullcontact.com"})
+            return json_reply(
+                404,
+                {
+                    "status": 404,
+                    "message": f"Endpoint {request.method} "
+                    f"{request.path} not found. Please check "
+                    "https://docs.fullcontact.com or contact "
+                    "support@fullcontact.com",
+                },
+            )
         if request.method != "POST":
             return json_reply(405, {"status": 405, "message": "Method Not Allowed"})
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
@@ -203,16 +281,22 @@ class FullContactStandIn(StandIn):
         headers = self._limit_headers(remaining, reset_at - time.time())
         if not allowed:
             headers["Retry-After"] = str(self.retry_after)
-            return json_reply(429, {"status": 429, "message":
-                                    "Too Many Requests: rate limit exceeded"}, headers)
+            return json_reply(
+                429, {"status": 429, "message": "Too Many Requests: rate limit exceeded"}, headers
+            )
         if not isinstance(request.json, dict):
             return json_reply(400, {"code": 400, "message": "Unable to process JSON"}, headers)
         key = self._key_of(request)
         if key is None:
-            return json_reply(422, {"status": 422, "message":
-                                    "No queryable inputs given (email, emails, phone, phones, "
-                                    "profiles, location with name, maids, recordId, personId)"},
-                              headers)
+            return json_reply(
+                422,
+                {
+                    "status": 422,
+                    "message": "No queryable inputs given (email, emails, phone, phones, "
+                    "profiles, location with name, maids, recordId, personId)",
+                },
+                headers,
+            )
         for candidate in self._inputs(request):
             if candidate in self.people:
                 with self._lock:

@@ -41,9 +41,22 @@ from typing import Any
 
 from tests.standins.base import RecordedRequest, Reply, StandIn, json_reply
 
-SUPPORTED_TYPES = frozenset({
-    "config", "dashboard", "index-pattern", "lens", "map", "query", "search", "tag",
-    "visualization", "canvas-workpad", "graph-workspace", "url"})
+SUPPORTED_TYPES = frozenset(
+    {
+        "config",
+        "dashboard",
+        "index-pattern",
+        "lens",
+        "map",
+        "query",
+        "search",
+        "tag",
+        "visualization",
+        "canvas-workpad",
+        "graph-workspace",
+        "url",
+    }
+)
 
 
 def _boom(status: int, error: str, message: str) -> Reply:
@@ -69,8 +82,12 @@ def multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, byt
 
 class KibanaStandIn(StandIn):
     def __init__(
-        self, *, username: str | None = None, password: str | None = None,
-        api_key: str | None = None, supported_types: frozenset[str] = SUPPORTED_TYPES,
+        self,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        api_key: str | None = None,
+        supported_types: frozenset[str] = SUPPORTED_TYPES,
     ) -> None:
         super().__init__()
         self.username, self.password, self.api_key = username, password, api_key
@@ -103,7 +120,8 @@ class KibanaStandIn(StandIn):
         if not self._authorized(request):
             return _boom(401, "Unauthorized", "Unauthorized")
         if request.method not in ("GET", "HEAD") and not (
-                "kbn-xsrf" in request.headers or "kbn-version" in request.headers):
+            "kbn-xsrf" in request.headers or "kbn-version" in request.headers
+        ):
             return _boom(400, "Bad Request", "Request must contain a kbn-xsrf header.")
         if rest == "_import" and request.method == "POST":
             return self._import(request, space)
@@ -121,12 +139,16 @@ class KibanaStandIn(StandIn):
         overwrite = request.query.get("overwrite") == "true"
         copies = request.query.get("createNewCopies") == "true"
         if overwrite and copies:
-            return _boom(400, "Bad Request",
-                         "[request query]: cannot use [overwrite] with [createNewCopies]")
+            return _boom(
+                400, "Bad Request", "[request query]: cannot use [overwrite] with [createNewCopies]"
+            )
         parts = multipart(request.headers.get("content-type", ""), request.body)
         if "file" not in parts:
-            return _boom(400, "Bad Request",
-                         "[request body.file]: expected value of type [Stream] but got [undefined]")
+            return _boom(
+                400,
+                "Bad Request",
+                "[request body.file]: expected value of type [Stream] but got [undefined]",
+            )
         filename, data = parts["file"]
         name = filename or ""
         extension = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
@@ -144,8 +166,9 @@ class KibanaStandIn(StandIn):
         keys = [f"{o.get('type')}:{o.get('id')}" for o in objects if isinstance(o, dict)]
         repeated = sorted({k for k in keys if keys.count(k) > 1})
         if repeated:
-            return _boom(400, "Bad Request",
-                         f"Non-unique import objects detected: [{','.join(repeated)}]")
+            return _boom(
+                400, "Bad Request", f"Non-unique import objects detected: [{','.join(repeated)}]"
+            )
         return json_reply(200, self._apply(objects, space, overwrite, copies))
 
     def _apply(self, objects: list[Any], space: str, overwrite: bool, copies: bool) -> Any:
@@ -157,17 +180,27 @@ class KibanaStandIn(StandIn):
         for obj in objects:
             obj = obj if isinstance(obj, dict) else {}
             type_, id_, attributes = obj.get("type"), obj.get("id"), obj.get("attributes")
-            meta = ({"title": attributes.get("title") or attributes.get("name")}
-                    if isinstance(attributes, dict) else {})
+            meta = (
+                {"title": attributes.get("title") or attributes.get("name")}
+                if isinstance(attributes, dict)
+                else {}
+            )
             references = [r for r in obj.get("references") or [] if isinstance(r, dict)]
-            missing = [{"type": r.get("type"), "id": r.get("id")} for r in references
-                       if (r.get("type"), r.get("id")) not in in_file
-                       and (r.get("type"), r.get("id")) not in store]
+            missing = [
+                {"type": r.get("type"), "id": r.get("id")}
+                for r in references
+                if (r.get("type"), r.get("id")) not in in_file
+                and (r.get("type"), r.get("id")) not in store
+            ]
             error: dict[str, Any] | None = None
-            if not (isinstance(type_, str) and isinstance(id_, str) and isinstance(attributes,
-                                                                                    dict)):
-                error = {"type": "unknown", "statusCode": 400, "message":
-                         "a saved object needs a string type and id and an attributes object"}
+            if not (
+                isinstance(type_, str) and isinstance(id_, str) and isinstance(attributes, dict)
+            ):
+                error = {
+                    "type": "unknown",
+                    "statusCode": 400,
+                    "message": "a saved object needs a string type and id and an attributes object",
+                }
             elif type_ not in self.supported_types:
                 error = {"type": "unsupported_type"}
             elif missing:
@@ -182,17 +215,26 @@ class KibanaStandIn(StandIn):
             target = new_ids.get((type_, id_), id_)
             if copies:
                 result["destinationId"] = target
-                references = [{**r, "id": new_ids.get((r.get("type"), r.get("id")), r.get("id"))}
-                              for r in references]
+                references = [
+                    {**r, "id": new_ids.get((r.get("type"), r.get("id")), r.get("id"))}
+                    for r in references
+                ]
             elif (type_, id_) in store:
                 result["overwrite"] = True
-            store[(type_, target)] = {**obj, "id": target, "references": references,
-                                      "namespaces": [space], "updated_at": datetime.now(
-                                          UTC).isoformat(timespec="milliseconds"),
-                                      "version": "WzEsMV0="}
+            store[(type_, target)] = {
+                **obj,
+                "id": target,
+                "references": references,
+                "namespaces": [space],
+                "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "version": "WzEsMV0=",
+            }
             results.append(result)
-        answer: dict[str, Any] = {"successCount": len(results), "success": not errors,
-                                  "warnings": []}
+        answer: dict[str, Any] = {
+            "successCount": len(results),
+            "success": not errors,
+            "warnings": [],
+        }
         if results:
             answer["successResults"] = results
         if errors:
@@ -202,13 +244,27 @@ class KibanaStandIn(StandIn):
     def _find(self, request: RecordedRequest, space: str) -> Reply:
         types = [t for value in request.query_lists.get("type", []) for t in value.split(",") if t]
         if not types:
-            return _boom(400, "Bad Request",
-                         "[request query.type]: expected at least one defined value but got "
-                         "[undefined]")
-        page, per_page = int(request.query.get("page", "1")), int(request.query.get("per_page",
-                                                                                    "20"))
+            return _boom(
+                400,
+                "Bad Request",
+                "[request query.type]: expected at least one defined value but got [undefined]",
+            )
+        page, per_page = (
+            int(request.query.get("page", "1")),
+            int(request.query.get("per_page", "20")),
+        )
         search = request.query.get("search", "").strip("*").lower()
-        found = [o for (t, _), o in sorted(self.spaces.get(space, {}).items()) if t in types
-                 and search in str(o.get("attributes", {}).get("title", "")).lower()]
-        return json_reply(200, {"page": page, "per_page": per_page, "total": len(found),
-                                "saved_objects": found[(page - 1) * per_page:page * per_page]})
+        found = [
+            o
+            for (t, _), o in sorted(self.spaces.get(space, {}).items())
+            if t in types and search in str(o.get("attributes", {}).get("title", "")).lower()
+        ]
+        return json_reply(
+            200,
+            {
+                "page": page,
+                "per_page": per_page,
+                "total": len(found),
+                "saved_objects": found[(page - 1) * per_page : page * per_page],
+            },
+        )

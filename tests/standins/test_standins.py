@@ -45,8 +45,9 @@ def http() -> Iterator[httpx.Client]:
 
 # -- the shared base ------------------------------------------------------------------------------
 def test_requests_are_recorded_and_awaited(webhook: WebhookReceiver) -> None:
-    sender = threading.Thread(target=lambda: httpx.post(f"{webhook.base_url}/hooks/a?x=1",
-                                                        json={"n": 1}, timeout=2))
+    sender = threading.Thread(
+        target=lambda: httpx.post(f"{webhook.base_url}/hooks/a?x=1", json={"n": 1}, timeout=2)
+    )
     sender.start()
     [delivery] = webhook.wait_for_deliveries(1)
     sender.join()
@@ -61,7 +62,8 @@ def test_requests_are_recorded_and_awaited(webhook: WebhookReceiver) -> None:
 
 
 def test_fail_answers_the_next_k_then_recovers(
-        webhook: WebhookReceiver, http: httpx.Client) -> None:
+    webhook: WebhookReceiver, http: httpx.Client
+) -> None:
     webhook.fail(500, times=2, body={"error": "boom"}, headers={"Retry-After": "0"})
     codes = [http.post(webhook.base_url, content=b"x").status_code for _ in range(3)]
     assert codes == [500, 500, 200]
@@ -83,7 +85,8 @@ def test_slow_outlasts_the_client_timeout(webhook: WebhookReceiver) -> None:
 
 
 def test_reset_cuts_the_connection_mid_request(
-        webhook: WebhookReceiver, http: httpx.Client) -> None:
+    webhook: WebhookReceiver, http: httpx.Client
+) -> None:
     webhook.reset()
     with pytest.raises(httpx.TransportError):
         http.post(webhook.base_url, content=b"x")
@@ -91,8 +94,7 @@ def test_reset_cuts_the_connection_mid_request(
     assert len(webhook.deliveries) == 2
 
 
-def test_refuse_then_restore_on_the_same_port(
-        webhook: WebhookReceiver, http: httpx.Client) -> None:
+def test_refuse_then_restore_on_the_same_port(webhook: WebhookReceiver, http: httpx.Client) -> None:
     url = webhook.base_url
     assert http.post(url).status_code == 200
     webhook.refuse()
@@ -103,7 +105,8 @@ def test_refuse_then_restore_on_the_same_port(
 
 
 def test_webhook_signature_is_checked_over_the_raw_body(
-        webhook: WebhookReceiver, http: httpx.Client) -> None:
+    webhook: WebhookReceiver, http: httpx.Client
+) -> None:
     body = b'{"event":"segment.entered","user_id":"auth0|1"}'
     good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     http.post(webhook.base_url, content=body, headers={"X-Signature": good})
@@ -117,15 +120,25 @@ def test_webhook_signature_is_checked_over_the_raw_body(
 @pytest.fixture
 def fullcontact() -> Iterator[FullContactStandIn]:
     with FullContactStandIn(FC_KEY) as standin:
-        standin.add_person("Ana@Example.com", "Ana Silva", gender="Female",
-                           birthday=datetime(1990, 5, 17).date(), twitter="anaruns",
-                           interests=["Running", "Fitness"], phones=["+15550100"])
+        standin.add_person(
+            "Ana@Example.com",
+            "Ana Silva",
+            gender="Female",
+            birthday=datetime(1990, 5, 17).date(),
+            twitter="anaruns",
+            interests=["Running", "Fitness"],
+            phones=["+15550100"],
+        )
         yield standin
 
 
 def _enrich(standin: FullContactStandIn, body: object, key: str = FC_KEY) -> httpx.Response:
-    return httpx.post(standin.base_url + ENRICH_PATH, json=body, timeout=2,
-                      headers={"Authorization": f"Bearer {key}"})
+    return httpx.post(
+        standin.base_url + ENRICH_PATH,
+        json=body,
+        timeout=2,
+        headers={"Authorization": f"Bearer {key}"},
+    )
 
 
 def test_fullcontact_enriches_in_the_v3_shape(fullcontact: FullContactStandIn) -> None:
@@ -138,20 +151,25 @@ def test_fullcontact_enriches_in_the_v3_shape(fullcontact: FullContactStandIn) -
     assert person["twitter"] == "https://twitter.com/anaruns"
     assert person["details"]["locations"][0]["countryCode"] == "US"
     assert [i["name"] for i in person["details"]["interests"]] == ["Running", "Fitness"]
-    assert {"x-rate-limit", "x-rate-limit-remaining", "x-rate-limit-reset"} <= set(
-        answer.headers)
+    assert {"x-rate-limit", "x-rate-limit-remaining", "x-rate-limit-reset"} <= set(answer.headers)
     assert _enrich(fullcontact, {"phone": "+15550100"}).json()["fullName"] == "Ana Silva"
     assert fullcontact.calls_for("ANA@example.com") == 1 and fullcontact.matches["+15550100"] == 1
 
 
 def test_fullcontact_errors(fullcontact: FullContactStandIn) -> None:
     missing = _enrich(fullcontact, {"email": "nobody@example.com"})
-    assert (missing.status_code, missing.json()) == (404, {"status": 404,
-                                                           "message": "Profile not found"})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"status": 404, "message": "Profile not found"},
+    )
     assert _enrich(fullcontact, {"email": "ana@example.com"}, key="wrong").status_code == 401
     assert _enrich(fullcontact, {"name": "Ana"}).status_code == 422
-    raw = httpx.post(fullcontact.base_url + ENRICH_PATH, content=b"not json", timeout=2,
-                     headers={"Authorization": f"Bearer {FC_KEY}"})
+    raw = httpx.post(
+        fullcontact.base_url + ENRICH_PATH,
+        content=b"not json",
+        timeout=2,
+        headers={"Authorization": f"Bearer {FC_KEY}"},
+    )
     assert (raw.status_code, raw.json()["code"]) == (400, 400)
     fullcontact.bad_key_status = 403
     assert "missing or invalid" in _enrich(fullcontact, {"email": "a@b.c"}, "x").json()["message"]
@@ -173,8 +191,10 @@ def test_fullcontact_rate_limits(fullcontact: FullContactStandIn) -> None:
 
 def test_fullcontact_tracks_concurrent_calls_per_email(fullcontact: FullContactStandIn) -> None:
     fullcontact.slow(0.3, times=2)
-    calls = [threading.Thread(target=_enrich, args=(fullcontact, {"email": "ana@example.com"}))
-             for _ in range(2)]
+    calls = [
+        threading.Thread(target=_enrich, args=(fullcontact, {"email": "ana@example.com"}))
+        for _ in range(2)
+    ]
     for call in calls:
         call.start()
     for call in calls:
@@ -193,8 +213,12 @@ def x_api() -> Iterator[XStandIn]:
 
 
 def _search(standin: XStandIn, **params: str) -> httpx.Response:
-    return httpx.get(standin.base_url + SEARCH_PATH, params=params, timeout=2,
-                     headers={"Authorization": f"Bearer {X_TOKEN}"})
+    return httpx.get(
+        standin.base_url + SEARCH_PATH,
+        params=params,
+        timeout=2,
+        headers={"Authorization": f"Bearer {X_TOKEN}"},
+    )
 
 
 def test_x_query_language(x_api: XStandIn) -> None:
@@ -206,6 +230,7 @@ def test_x_query_language(x_api: XStandIn) -> None:
 
     def ids(query: str) -> set[str]:
         return {p.id for p in x_api.search(query)}
+
     assert ids("from:ALICE") == {love.id}
     assert ids("@innovashoes -is:retweet lang:en") == {love.id, hate.id}
     assert ids('"running shoe" -is:retweet') == {love.id}
@@ -223,11 +248,16 @@ def test_x_query_language(x_api: XStandIn) -> None:
 def test_x_pages_newest_first_and_counts_reads(x_api: XStandIn) -> None:
     start = datetime.now(UTC) - timedelta(hours=2)
     for i in range(25):
-        x_api.add_post(f"post {i} about #innovashoes", f"user{i % 3}",
-                       created_at=start + timedelta(minutes=i))
+        x_api.add_post(
+            f"post {i} about #innovashoes", f"user{i % 3}", created_at=start + timedelta(minutes=i)
+        )
     seen: list[str] = []
-    params = {"query": "#innovashoes", "max_results": "10", "expansions": "author_id",
-              "tweet.fields": "created_at,author_id,lang"}
+    params = {
+        "query": "#innovashoes",
+        "max_results": "10",
+        "expansions": "author_id",
+        "tweet.fields": "created_at,author_id,lang",
+    }
     sizes = []
     while True:
         page = _search(x_api, **params).json()
@@ -272,33 +302,47 @@ def auth0() -> Iterator[Auth0StandIn]:
 
 
 def _token(standin: Auth0StandIn, **overrides: str) -> httpx.Response:
-    body = {"grant_type": "client_credentials", "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET, "audience": AUDIENCE, **overrides}
+    body = {
+        "grant_type": "client_credentials",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "audience": AUDIENCE,
+        **overrides,
+    }
     return httpx.post(standin.base_url + "/oauth/token", json=body, timeout=2)
 
 
 def _api(standin: Auth0StandIn) -> httpx.Client:
     token = _token(standin).json()["access_token"]
-    return httpx.Client(base_url=standin.base_url + "/api/v2", timeout=2,
-                        headers={"Authorization": f"Bearer {token}"})
+    return httpx.Client(
+        base_url=standin.base_url + "/api/v2",
+        timeout=2,
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 def test_auth0_tokens_and_expiry(auth0: Auth0StandIn) -> None:
-    assert _token(auth0, client_secret="nope").json() == {"error": "access_denied",
-                                                          "error_description": "Unauthorized"}
+    assert _token(auth0, client_secret="nope").json() == {
+        "error": "access_denied",
+        "error_description": "Unauthorized",
+    }
     assert _token(auth0, audience="https://other/").status_code == 403
     granted = _token(auth0).json()
     assert granted["token_type"] == "Bearer" and granted["expires_in"] == 86400
-    assert httpx.get(auth0.base_url + "/api/v2/users", timeout=2).json()["message"] == \
-        "Missing authentication"
+    assert (
+        httpx.get(auth0.base_url + "/api/v2/users", timeout=2).json()["message"]
+        == "Missing authentication"
+    )
     with _api(auth0) as api:
         assert api.get("/users").status_code == 200
         auth0.expire_tokens()
         expired = api.get("/users")
     assert expired.status_code == 401 and expired.json() == {
-        "statusCode": 401, "error": "Unauthorized",
+        "statusCode": 401,
+        "error": "Unauthorized",
         "message": "Expired token received for JSON Web Token validation",
-        "attributes": {"error": "Expired token received for JSON Web Token validation"}}
+        "attributes": {"error": "Expired token received for JSON Web Token validation"},
+    }
     assert auth0.token_requests == 4
 
 
@@ -307,11 +351,24 @@ def test_auth0_user_search_pages_and_caps_at_1000(auth0: Auth0StandIn) -> None:
     assert {u["user_id"].split("|")[0] for u in users} == {"auth0", "google-oauth2", "facebook"}
     assert any("birthday" in u for u in users)
     with _api(auth0) as api:
-        pages = [api.get("/users", params={"q": "*", "search_engine": "v3", "per_page": 100,
-                                          "page": n, "include_totals": "true"}).json()
-                 for n in range(3)]
+        pages = [
+            api.get(
+                "/users",
+                params={
+                    "q": "*",
+                    "search_engine": "v3",
+                    "per_page": 100,
+                    "page": n,
+                    "include_totals": "true",
+                },
+            ).json()
+            for n in range(3)
+        ]
         assert [(p["start"], p["length"], p["total"]) for p in pages] == [
-            (0, 100, 250), (100, 100, 250), (200, 50, 250)]
+            (0, 100, 250),
+            (100, 100, 250),
+            (200, 50, 250),
+        ]
         assert len({u["user_id"] for p in pages for u in p["users"]}) == 250
         assert api.get("/users", params={"per_page": 100, "page": 9}).status_code == 200
         capped = api.get("/users", params={"per_page": 100, "page": 10})
@@ -321,11 +378,19 @@ def test_auth0_user_search_pages_and_caps_at_1000(auth0: Auth0StandIn) -> None:
         assert "x-ratelimit-remaining" in capped.headers
 
         changed = auth0.mutate_users(5, at=datetime(2024, 6, 1, tzinfo=UTC))
-        since = api.get("/users", params={"q": "updated_at:{2024-06-01T00:00:00.000Z TO *]",
-                                          "sort": "updated_at:1"}).json()
+        since = api.get(
+            "/users",
+            params={"q": "updated_at:{2024-06-01T00:00:00.000Z TO *]", "sort": "updated_at:1"},
+        ).json()
         assert since == []  # exclusive lower bound
-        since = api.get("/users", params={"q": "updated_at:[2024-06-01T00:00:00.000Z TO *]",
-                                          "sort": "updated_at:1", "fields": "user_id"}).json()
+        since = api.get(
+            "/users",
+            params={
+                "q": "updated_at:[2024-06-01T00:00:00.000Z TO *]",
+                "sort": "updated_at:1",
+                "fields": "user_id",
+            },
+        ).json()
         assert sorted(u["user_id"] for u in since) == sorted(changed)
         assert all(set(u) == {"user_id"} for u in since)
         one = api.get("/users/" + quote(users[0]["user_id"], safe=""))
@@ -337,9 +402,17 @@ def test_auth0_user_search_pages_and_caps_at_1000(auth0: Auth0StandIn) -> None:
 def test_auth0_users_export_job_serves_gzipped_ndjson(auth0: Auth0StandIn) -> None:
     auth0.seed_users(30)
     with _api(auth0) as api:
-        job = api.post("/jobs/users-exports", json={"format": "json", "fields": [
-            {"name": "user_id"}, {"name": "email"}, {"name": "identities[0].connection",
-                                                     "export_as": "connection"}]}).json()
+        job = api.post(
+            "/jobs/users-exports",
+            json={
+                "format": "json",
+                "fields": [
+                    {"name": "user_id"},
+                    {"name": "email"},
+                    {"name": "identities[0].connection", "export_as": "connection"},
+                ],
+            },
+        ).json()
         assert (job["type"], job["status"]) == ("users_export", "pending")
         assert job["id"].startswith("job_")
         first = api.get(f"/jobs/{job['id']}").json()
@@ -363,8 +436,9 @@ def test_auth0_logs_by_checkpoint_and_rate_limit() -> None:
             assert [e["type"] for e in after.json()] == ["s", "f"]
             assert f"from={logs[3]['log_id']}" in after.headers["link"]
             assert after.json()[0]["user_id"] == user["user_id"]
-            assert api.get("/logs", params={"from": logs[0]["log_id"], "take": 101}).status_code \
-                == 400
+            assert (
+                api.get("/logs", params={"from": logs[0]["log_id"], "take": 101}).status_code == 400
+            )
             searched = api.get("/logs", params={"q": "type:s", "include_totals": "true"}).json()
             assert searched["total"] == 2
             assert api.get("/logs").status_code == 200  # the bucket's 4th and last token
@@ -381,46 +455,71 @@ def _ndjson(*objects: Any) -> bytes:
 
 
 PATTERN = {"type": "index-pattern", "id": "users", "attributes": {"title": "authstream-users"}}
-DASHBOARD = {"type": "dashboard", "id": "overview", "attributes": {"title": "Overview"},
-             "references": [{"type": "index-pattern", "id": "users", "name": "p"}]}
-ORPHAN = {"type": "search", "id": "orphan", "attributes": {"title": "Orphan"},
-          "references": [{"type": "index-pattern", "id": "gone", "name": "p"}]}
+DASHBOARD = {
+    "type": "dashboard",
+    "id": "overview",
+    "attributes": {"title": "Overview"},
+    "references": [{"type": "index-pattern", "id": "users", "name": "p"}],
+}
+ORPHAN = {
+    "type": "search",
+    "id": "orphan",
+    "attributes": {"title": "Orphan"},
+    "references": [{"type": "index-pattern", "id": "gone", "name": "p"}],
+}
 
 
 def test_kibana_import_validates_like_kibana() -> None:
-    with KibanaStandIn(api_key="k") as kibana, httpx.Client(
-            base_url=kibana.base_url, timeout=2, headers={"Authorization": "ApiKey k"}) as api:
+    with (
+        KibanaStandIn(api_key="k") as kibana,
+        httpx.Client(
+            base_url=kibana.base_url, timeout=2, headers={"Authorization": "ApiKey k"}
+        ) as api,
+    ):
+
         def upload(data: bytes, name: str = "objects.ndjson", **params: str) -> httpx.Response:
-            return api.post("/api/saved_objects/_import", params=params, headers={
-                "kbn-xsrf": "true"}, files={"file": (name, data, "application/ndjson")})
+            return api.post(
+                "/api/saved_objects/_import",
+                params=params,
+                headers={"kbn-xsrf": "true"},
+                files={"file": (name, data, "application/ndjson")},
+            )
 
         summary = {"exportedCount": 3, "missingRefCount": 0, "missingReferences": []}
         answer = upload(_ndjson(PATTERN, DASHBOARD, ORPHAN, summary)).json()
         assert (answer["success"], answer["successCount"]) == (False, 2)
-        assert answer["successResults"][1] == {"type": "dashboard", "id": "overview",
-                                               "meta": {"title": "Overview"}}
+        assert answer["successResults"][1] == {
+            "type": "dashboard",
+            "id": "overview",
+            "meta": {"title": "Overview"},
+        }
         [error] = answer["errors"]
-        assert error["error"] == {"type": "missing_references",
-                                  "references": [{"type": "index-pattern", "id": "gone"}]}
+        assert error["error"] == {
+            "type": "missing_references",
+            "references": [{"type": "index-pattern", "id": "gone"}],
+        }
         assert kibana.saved("search", "orphan") is None
         found = api.get("/api/saved_objects/_find", params={"type": "dashboard"}).json()
         assert [o["id"] for o in found["saved_objects"]] == ["overview"]
 
         again = upload(_ndjson(DASHBOARD)).json()
         assert again["errors"][0]["error"] == {"type": "conflict"}
-        assert upload(_ndjson(DASHBOARD), overwrite="true").json()["successResults"][0][
-            "overwrite"] is True
+        assert (
+            upload(_ndjson(DASHBOARD), overwrite="true").json()["successResults"][0]["overwrite"]
+            is True
+        )
         copy = upload(_ndjson(PATTERN, DASHBOARD), createNewCopies="true").json()
         assert all(r["destinationId"] != r["id"] for r in copy["successResults"])
 
-        no_xsrf = api.post("/api/saved_objects/_import",
-                           files={"file": ("o.ndjson", _ndjson(PATTERN))})
+        no_xsrf = api.post(
+            "/api/saved_objects/_import", files={"file": ("o.ndjson", _ndjson(PATTERN))}
+        )
         assert no_xsrf.json()["message"] == "Request must contain a kbn-xsrf header."
-        assert upload(_ndjson(PATTERN), "o.json").json()["message"] == \
-            "Invalid file extension .json"
+        assert (
+            upload(_ndjson(PATTERN), "o.json").json()["message"] == "Invalid file extension .json"
+        )
         assert upload(_ndjson(PATTERN, PATTERN)).status_code == 400
-        assert upload(_ndjson(PATTERN), overwrite="true", createNewCopies="true").status_code \
-            == 400
+        assert upload(_ndjson(PATTERN), overwrite="true", createNewCopies="true").status_code == 400
         assert upload(b"{not json\n").status_code == 400
         unauthenticated = httpx.get(kibana.base_url + "/api/saved_objects/_find?type=dashboard")
         assert unauthenticated.status_code == 401

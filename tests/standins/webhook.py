@@ -47,7 +47,9 @@ class WebhookReceiver(StandIn):
 
     @staticmethod
     def signature_ok(
-        delivery: RecordedRequest, secret: str | bytes, header: str = "x-signature",
+        delivery: RecordedRequest,
+        secret: str | bytes,
+        header: str = "x-signature",
         prefix: str = "sha256=",
     ) -> bool:
         """Does ``header`` carry ``prefix`` + HMAC-SHA256(secret, raw body)? Constant-time."""

@@ -52,8 +52,9 @@ _WORD = re.compile(r"[#@]?\w+")
 
 class QueryError(ValueError):
     def __init__(self, message: str, position: int) -> None:
-        super().__init__(f"There were errors processing your request: {message} "
-                         f"(at position {position + 1})")
+        super().__init__(
+            f"There were errors processing your request: {message} (at position {position + 1})"
+        )
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,11 @@ class _Parser:
         if self.i < len(self.tokens):
             raise QueryError("Unbalanced parentheses", self.tokens[self.i][1])
         if not standalone:
-            raise QueryError("Rules must contain a positive standalone clause; lang: and is: "
-                             "must be used in conjunction with one", 0)
+            raise QueryError(
+                "Rules must contain a positive standalone clause; lang: and is: "
+                "must be used in conjunction with one",
+                0,
+            )
         return match
 
     def _or(self) -> tuple[Match, bool]:
@@ -144,8 +148,11 @@ class _Parser:
     @staticmethod
     def _term(term: str, position: int) -> tuple[Match, bool]:
         if term == "AND":
-            raise QueryError('Ambiguous use of and as a keyword. Use a space to logically join two '
-                             'clauses, or "and" to find occurrences of and in text', position)
+            raise QueryError(
+                "Ambiguous use of and as a keyword. Use a space to logically join two "
+                'clauses, or "and" to find occurrences of and in text',
+                position,
+            )
         if term.startswith('"'):
             words = [w.lstrip("#@") for w in _WORD.findall(term.lower())]
             return (lambda p: _contains(_bare_words(p.text), words)), True
@@ -158,9 +165,11 @@ class _Parser:
         if sep and operator == "is" and value == "retweet":
             return (lambda p: p.is_retweet), False
         if sep and operator.isalpha():
-            raise QueryError(f"Reference to invalid operator '{term}'. Operator is not available "
-                             "in current product or product packaging (or in this stand-in)",
-                             position)
+            raise QueryError(
+                f"Reference to invalid operator '{term}'. Operator is not available "
+                "in current product or product packaging (or in this stand-in)",
+                position,
+            )
         lowered = term.lower()
         if lowered[:1] in "@#":
             return (lambda p: lowered in _WORD.findall(p.text.lower())), True
@@ -173,14 +182,18 @@ def _bare_words(text: str) -> list[str]:
 
 def _contains(words: list[str], phrase: list[str]) -> bool:
     n = len(phrase)
-    return n > 0 and any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+    return n > 0 and any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
 
 
 # -- the stand-in ------------------------------------------------------------------------------
 class XStandIn(StandIn):
     def __init__(
-        self, bearer_token: str = DEFAULT_TOKEN, *, requests_per_window: int | None = 450,
-        window_seconds: float = 900.0, recent_days: int | None = 7,
+        self,
+        bearer_token: str = DEFAULT_TOKEN,
+        *,
+        requests_per_window: int | None = 450,
+        window_seconds: float = 900.0,
+        recent_days: int | None = 7,
     ) -> None:
         super().__init__()
         self.bearer_token, self.recent_days = bearer_token, recent_days
@@ -192,17 +205,32 @@ class XStandIn(StandIn):
         self._lock = threading.Lock()
 
     def add_post(
-        self, text: str, username: str, *, created_at: datetime | None = None, lang: str = "en",
-        name: str | None = None, retweet: bool | None = None,
+        self,
+        text: str,
+        username: str,
+        *,
+        created_at: datetime | None = None,
+        lang: str = "en",
+        name: str | None = None,
+        retweet: bool | None = None,
     ) -> Post:
         """Seed a post; ``created_at`` defaults to now, ids grow with time."""
         moment = (created_at or datetime.now(UTC)).astimezone(UTC)
         with self._lock:
-            user = self.users.setdefault(username.lower(), (
-                str(1_500_000_000 + len(self.users)), name or username.title()))
+            user = self.users.setdefault(
+                username.lower(), (str(1_500_000_000 + len(self.users)), name or username.title())
+            )
             snowflake = (int(moment.timestamp() * 1000) - _TWITTER_EPOCH_MS) << 22
-            post = Post(str(snowflake + len(self.posts)), text, user[0], username, user[1],
-                        moment, lang, text.startswith("RT @") if retweet is None else retweet)
+            post = Post(
+                str(snowflake + len(self.posts)),
+                text,
+                user[0],
+                username,
+                user[1],
+                moment,
+                lang,
+                text.startswith("RT @") if retweet is None else retweet,
+            )
             self.posts.append(post)
         return post
 
@@ -212,52 +240,109 @@ class XStandIn(StandIn):
 
     def throttle(self, times: int | None = 1) -> None:
         reset = int(self.limiter.reset_at())
-        self.fail(429, times=times, body={"title": "Too Many Requests", "detail":
-                  "Too Many Requests", "type": "about:blank", "status": 429},
-                  headers={"Content-Type": PROBLEM, "x-rate-limit-limit": str(
-                      self.limiter.limit), "x-rate-limit-remaining": "0",
-                      "x-rate-limit-reset": str(reset)})
+        self.fail(
+            429,
+            times=times,
+            body={
+                "title": "Too Many Requests",
+                "detail": "Too Many Requests",
+                "type": "about:blank",
+                "status": 429,
+            },
+            headers={
+                "Content-Type": PROBLEM,
+                "x-rate-limit-limit": str(self.limiter.limit),
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(reset),
+            },
+        )
 
     def unavailable(self, times: int | None = 1) -> None:
-        self.fail(503, times=times, headers={"Content-Type": PROBLEM}, body={
-            "title": "Service Unavailable", "detail": "Service Unavailable",
-            "type": "about:blank", "status": 503})
+        self.fail(
+            503,
+            times=times,
+            headers={"Content-Type": PROBLEM},
+            body={
+                "title": "Service Unavailable",
+                "detail": "Service Unavailable",
+                "type": "about:blank",
+                "status": 503,
+            },
+        )
 
     @staticmethod
     def _invalid(parameter: str, value: str, message: str, headers: dict[str, str]) -> Reply:
-        return json_reply(400, {
-            "errors": [{"parameters": {parameter: [value]}, "message": message}],
-            "title": "Invalid Request",
-            "detail": "One or more parameters to your request was invalid.",
-            "type": "https://api.twitter.com/2/problems/invalid-request"}, headers)
+        return json_reply(
+            400,
+            {
+                "errors": [{"parameters": {parameter: [value]}, "message": message}],
+                "title": "Invalid Request",
+                "detail": "One or more parameters to your request was invalid.",
+                "type": "https://api.twitter.com/2/problems/invalid-request",
+            },
+            headers,
+        )
 
     def handle(self, request: RecordedRequest) -> Reply:
         if request.path != SEARCH_PATH or request.method != "GET":
-            return json_reply(404, {"title": "Not Found Error", "type": "https://api.twitter.com/2/"
-                                    "problems/resource-not-found", "detail": "Not Found"}, None,
-                              PROBLEM)
+            return json_reply(
+                404,
+                {
+                    "title": "Not Found Error",
+                    "type": "https://api.twitter.com/2/problems/resource-not-found",
+                    "detail": "Not Found",
+                },
+                None,
+                PROBLEM,
+            )
         if request.headers.get("authorization") != f"Bearer {self.bearer_token}":
-            return json_reply(401, {"title": "Unauthorized", "type": "about:blank",
-                                    "status": 401, "detail": "Unauthorized"}, None, PROBLEM)
+            return json_reply(
+                401,
+                {
+                    "title": "Unauthorized",
+                    "type": "about:blank",
+                    "status": 401,
+                    "detail": "Unauthorized",
+                },
+                None,
+                PROBLEM,
+            )
         allowed, remaining, reset = self.limiter.take()
-        headers = {"x-rate-limit-limit": str(self.limiter.limit),
-                   "x-rate-limit-remaining": str(remaining), "x-rate-limit-reset": str(int(reset))}
+        headers = {
+            "x-rate-limit-limit": str(self.limiter.limit),
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(int(reset)),
+        }
         if not allowed:
-            return json_reply(429, {"title": "Too Many Requests", "detail": "Too Many Requests",
-                                    "type": "about:blank", "status": 429}, headers, PROBLEM)
+            return json_reply(
+                429,
+                {
+                    "title": "Too Many Requests",
+                    "detail": "Too Many Requests",
+                    "type": "about:blank",
+                    "status": 429,
+                },
+                headers,
+                PROBLEM,
+            )
         q = request.query
         query = q.get("query", "")
         if not query.strip():
-            return self._invalid("query", query, "The `query` query parameter can not be empty",
-                                 headers)
+            return self._invalid(
+                "query", query, "The `query` query parameter can not be empty", headers
+            )
         try:
             match = _Parser(query).parse()
         except QueryError as error:
             return self._invalid("query", query, str(error), headers)
         size_text = q.get("max_results", "10")
         if not size_text.isdigit() or not 10 <= int(size_text) <= 100:
-            return self._invalid("max_results", size_text, f"The `max_results` query parameter "
-                                 f"value [{size_text}] is not between 10 and 100", headers)
+            return self._invalid(
+                "max_results",
+                size_text,
+                f"The `max_results` query parameter value [{size_text}] is not between 10 and 100",
+                headers,
+            )
         now = datetime.now(UTC)
         earliest = now - timedelta(days=self.recent_days) if self.recent_days else None
         try:
@@ -265,26 +350,47 @@ class XStandIn(StandIn):
             end = _parse_time(q["end_time"]) if "end_time" in q else None
         except ValueError:
             name = "start_time" if "start_time" in q else "end_time"
-            return self._invalid(name, q[name], f"Invalid '{name}':'{q[name]}'. '{name}' must be "
-                                 "a valid ISO 8601 date", headers)
+            return self._invalid(
+                name,
+                q[name],
+                f"Invalid '{name}':'{q[name]}'. '{name}' must be a valid ISO 8601 date",
+                headers,
+            )
         if start is not None and earliest is not None and start < earliest:
-            return self._invalid("start_time", q["start_time"], f"Invalid 'start_time':'"
-                                 f"{q['start_time']}'. 'start_time' must be on or after "
-                                 f"{earliest:%Y-%m-%dT%H:%MZ}", headers)
+            return self._invalid(
+                "start_time",
+                q["start_time"],
+                f"Invalid 'start_time':'"
+                f"{q['start_time']}'. 'start_time' must be on or after "
+                f"{earliest:%Y-%m-%dT%H:%MZ}",
+                headers,
+            )
         for name in ("since_id", "until_id"):
             if name in q and not q[name].isdigit():
-                return self._invalid(name, q[name], f"The `{name}` query parameter value "
-                                     f"[{q[name]}] is not a valid Post ID", headers)
+                return self._invalid(
+                    name,
+                    q[name],
+                    f"The `{name}` query parameter value [{q[name]}] is not a valid Post ID",
+                    headers,
+                )
         token = q.get("next_token")
         if token is not None and not re.fullmatch(r"b[0-9a-f]+", token):
-            return self._invalid("next_token", token, f"The `next_token` query parameter value "
-                                 f"[{token}] is not valid", headers)
-        found = [p for p in self._matching(match)
-                 if (start is None or p.created_at >= start) and (end is None or p.created_at < end)
-                 and ("since_id" not in q or int(p.id) > int(q["since_id"]))
-                 and ("until_id" not in q or int(p.id) < int(q["until_id"]))
-                 and (token is None or int(p.id) < int(token[1:], 16))]
-        page = found[:int(size_text)]
+            return self._invalid(
+                "next_token",
+                token,
+                f"The `next_token` query parameter value [{token}] is not valid",
+                headers,
+            )
+        found = [
+            p
+            for p in self._matching(match)
+            if (start is None or p.created_at >= start)
+            and (end is None or p.created_at < end)
+            and ("since_id" not in q or int(p.id) > int(q["since_id"]))
+            and ("until_id" not in q or int(p.id) < int(q["until_id"]))
+            and (token is None or int(p.id) < int(token[1:], 16))
+        ]
+        page = found[: int(size_text)]
         with self._lock:
             self.posts_read += len(page)
             self.reads_by_query[query] += len(page)
@@ -302,19 +408,31 @@ class XStandIn(StandIn):
         fields = set(filter(None, request.query.get("tweet.fields", "").split(",")))
         data = []
         for post in page:
-            item: dict[str, Any] = {"id": post.id, "text": post.text,
-                                    "edit_history_tweet_ids": [post.id]}
-            extra = {"created_at": _iso(post.created_at), "author_id": post.author_id,
-                     "lang": post.lang, "conversation_id": post.id}
+            item: dict[str, Any] = {
+                "id": post.id,
+                "text": post.text,
+                "edit_history_tweet_ids": [post.id],
+            }
+            extra = {
+                "created_at": _iso(post.created_at),
+                "author_id": post.author_id,
+                "lang": post.lang,
+                "conversation_id": post.id,
+            }
             item.update({k: v for k, v in extra.items() if k in fields})
             data.append(item)
         body: dict[str, Any] = {"data": data}
         if "author_id" in request.query.get("expansions", "").split(","):
-            users = {p.author_id: {"id": p.author_id, "name": p.name, "username": p.username}
-                     for p in page}
+            users = {
+                p.author_id: {"id": p.author_id, "name": p.name, "username": p.username}
+                for p in page
+            }
             body["includes"] = {"users": list(users.values())}
-        body["meta"] = {"newest_id": page[0].id, "oldest_id": page[-1].id,
-                        "result_count": len(page)}
+        body["meta"] = {
+            "newest_id": page[0].id,
+            "oldest_id": page[-1].id,
+            "result_count": len(page),
+        }
         if more:
             body["meta"]["next_token"] = f"b{int(page[-1].id):x}"
         return body

@@ -35,9 +35,7 @@ async def _collect(settings: Settings, queue: str, count: int) -> list[Delivery]
             if len(got) == count:
                 all_there.set()
 
-        consumer = await link.consume(
-            connection, queue, 10, deliver, settings.amqp_url_redacted
-        )
+        consumer = await link.consume(connection, queue, 10, deliver, settings.amqp_url_redacted)
         await asyncio.wait_for(all_there.wait(), 10)
         consumer.ack_through(got[-1].delivery_tag)
         return got

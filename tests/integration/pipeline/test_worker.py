@@ -11,7 +11,7 @@ from consumers.cli.main import main
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from tests import broker, search
-from tests.helpers import dumps, envelope, eventually
+from tests.helpers import envelope, eventually, publish_events
 from tests.metrics import sample
 from tests.proxy import proxy_to
 from tests.workers import running
@@ -35,12 +35,6 @@ def tenant(users: range, logins: int) -> list[dict[str, object]]:
         ]
     random.Random(7).shuffle(events)
     return events
-
-
-def publish(events: list[dict[str, object]], tmp_path) -> None:
-    path = tmp_path / f"events{random.randrange(10**9)}.jsonl"
-    path.write_bytes(b"\n".join(dumps(e) for e in events))
-    assert main(["publish", str(path)]) == 0
 
 
 def assert_counted_once(settings: Settings, users: range, logins: int) -> None:
@@ -67,12 +61,12 @@ def test_elasticsearch_outage_holds_the_batch_and_resumes_without_parking(
             update={"elasticsearch_url": f"http://127.0.0.1:{proxy.port}"}
         )
         proxy.down()
-        publish(tenant(range(50), 3), tmp_path)
+        publish_events(tenant(range(50), 3), tmp_path)
         with running(through_proxy):
             eventually(lambda: down() == 1, message="the worker noticing Elasticsearch is down")
             # Held, not parked, not acked: the messages wait in the queue for Elasticsearch.
             assert broker.message_count(settings, names.parking_lot("index")) == 0
-            assert search.count_events(settings) == 0
+            assert search.count_events(settings, allow_missing=True) == 0
             proxy.up = True
             eventually(lambda: search.count_events(settings) == 200, timeout=60)
             eventually(lambda: down() == 0, message="the gauge clearing")
@@ -94,9 +88,9 @@ def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
 
     before = broker_reconnects()
     small_batches = settings.model_copy(update={"batch_size": 50})
-    publish(events[:1000], tmp_path)
+    publish_events(events[:1000], tmp_path)
     with running(small_batches):
-        eventually(lambda: search.count_events(settings) > 0, message="indexing under way")
+        eventually(lambda: (search.count_events(settings) or 0) > 0, message="indexing under way")
         assert (
             eventually(
                 lambda: broker.cut_connections("authstream index worker"),
@@ -104,7 +98,7 @@ def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
             )
             == 1
         )
-        publish(events[1000:], tmp_path)
+        publish_events(events[1000:], tmp_path)
         eventually(lambda: broker_reconnects() > before, message="a reconnect")
         eventually(lambda: search.count_events(settings) == len(events), timeout=60)
         eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
@@ -118,7 +112,7 @@ def test_two_workers_on_one_queue_count_every_event_once(settings: Settings, tmp
     assert main(["setup"]) == 0
     names = Names(settings.name_prefix)
     small_batches = settings.model_copy(update={"batch_size": 20, "prefetch": 40})
-    publish(tenant(range(4), 28), tmp_path)
+    publish_events(tenant(range(4), 28), tmp_path)
     with running(small_batches), running(small_batches):
         eventually(lambda: search.count_events(settings) == 4 * 29, timeout=60)
         eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
@@ -149,15 +143,15 @@ def test_a_broker_restart_is_survived_and_nothing_is_counted_twice(
     events = tenant(range(300), 9)
 
     before = broker_reconnects()
-    publish(events, tmp_path)
+    publish_events(events, tmp_path)
     # Small batches keep the stream going long enough to stop the broker in the middle of it.
     small_batches = settings.model_copy(update={"batch_size": 10, "prefetch": 20})
     with running(small_batches):
-        eventually(lambda: search.count_events(settings) > 0, message="indexing under way")
+        eventually(lambda: (search.count_events(settings) or 0) > 0, message="indexing under way")
         try:
             _rabbitmqctl("stop_app")
             eventually(lambda: broker_reconnects() > before, message="the worker noticing")
-            assert search.count_events(settings) < len(events), "the stream ended before the stop"
+            assert (search.count_events(settings) or 0) < len(events), "the stream ended first"
         finally:
             _rabbitmqctl("start_app")
             _rabbitmqctl("await_startup")

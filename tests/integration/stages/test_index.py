@@ -1,12 +1,10 @@
 """The indexer against the real RabbitMQ and Elasticsearch."""
 
-import random
-
 from consumers.cli.main import main
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from tests import broker, search
-from tests.helpers import dumps, envelope, eventually
+from tests.helpers import dumps, envelope, eventually, publish_events
 from tests.metrics import sample
 from tests.workers import running
 
@@ -21,12 +19,6 @@ def user(n: int, **extra: object) -> dict[str, object]:
     }
 
 
-def publish(settings: Settings, events: list[dict[str, object]], tmp_path) -> None:
-    path = tmp_path / f"batch{random.randrange(10**9)}.jsonl"
-    path.write_bytes(b"\n".join(dumps(e) for e in events))
-    assert main(["publish", str(path)]) == 0
-
-
 def test_events_are_indexed_once_and_duplicates_are_not_counted(
     settings: Settings, tmp_path
 ) -> None:
@@ -38,8 +30,8 @@ def test_events_are_indexed_once_and_duplicates_are_not_counted(
         )
         for d in range(2, 6)
     ]
-    publish(settings, [signup, *logins], tmp_path)
-    publish(settings, [logins[0], logins[2], signup], tmp_path)  # redelivered duplicates
+    publish_events([signup, *logins], tmp_path)
+    publish_events([logins[0], logins[2], signup], tmp_path)  # redelivered duplicates
     with running(settings):
         eventually(lambda: search.count_events(settings) == 5, message="5 event documents")
         names = Names(settings.name_prefix)
@@ -102,11 +94,10 @@ def test_user_deleted_erases_profile_and_history_and_a_late_event_cannot_revive(
         envelope(type="auth.login", occurred_at="2026-02-03T09:00:00Z", user=user(n))
         for n in (1, 2)
     ]
-    publish(settings, history, tmp_path)
+    publish_events(history, tmp_path)
     with running(settings):
         eventually(lambda: search.count_events(settings) == 4, message="the history indexed")
-        publish(
-            settings,
+        publish_events(
             [envelope(type="user.deleted", occurred_at="2026-02-04T09:00:00Z", user=user(1))],
             tmp_path,
         )
@@ -115,7 +106,7 @@ def test_user_deleted_erases_profile_and_history_and_a_late_event_cannot_revive(
             message="user 1's events erased",
         )
         late = envelope(type="auth.login", occurred_at="2026-02-05T09:00:00Z", user=user(1))
-        publish(settings, [late], tmp_path)
+        publish_events([late], tmp_path)
         eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
     tombstone = search.profile(settings, "auth0|user1")
     assert tombstone is not None and tombstone["deleted_at"].startswith("2026-02-04")
@@ -144,7 +135,7 @@ def test_a_document_elasticsearch_rejects_is_parked_and_the_rest_of_the_batch_in
     good = [envelope(type="auth.login", user=user(n)) for n in range(3)]
     # Valid for the contract, refused by the events mapping (flattened fields nest at most 20).
     too_deep = envelope(type="behavior.page_viewed", user=user(9), data=nested(25))
-    publish(settings, [good[0], too_deep, good[1], good[2]], tmp_path)
+    publish_events([good[0], too_deep, good[1], good[2]], tmp_path)
     with running(settings):
         eventually(lambda: search.count_events(settings) == 3, message="the good events")
         eventually(lambda: broker.message_count(settings, names.parking_lot("index")) == 1)
@@ -158,14 +149,14 @@ def test_throttled_writes_are_retried_not_parked(settings: Settings, tmp_path) -
     """Elasticsearch answers 429 per item under a write block (as at its disk flood stage)."""
     assert main(["setup"]) == 0
     names = Names(settings.name_prefix)
-    publish(settings, [envelope(type="auth.signup", user=user(1))], tmp_path)
+    publish_events([envelope(type="auth.signup", user=user(1))], tmp_path)
     with running(settings):
         eventually(lambda: search.count_events(settings) == 1, message="the data stream exists")
     block = {"index.blocks.read_only_allow_delete": True}
     with search.client(settings) as es:
         es.indices.put_settings(index=names.events_stream, settings=block)
     try:
-        publish(settings, [envelope(type="auth.login", user=user(n)) for n in (2, 3)], tmp_path)
+        publish_events([envelope(type="auth.login", user=user(n)) for n in (2, 3)], tmp_path)
         with running(settings):
             series = {"stage": "index", "outcome": "retry"}
             before = sample("authstream_messages_total", **series)
