@@ -138,9 +138,15 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
     tune_for_throughput()  # the load is generated as `authstream publish` would
     if args.events is None:
-        args.events = 50_000 if args.suite == "ingest" else 200_000
+        args.events = {"ingest": 50_000, "topology": 30_000}.get(args.suite, 200_000)
     if args.suite == "ingest":
         print(format_ingest(asyncio.run(run_ingest_bench(settings, args.events, args.senders))))
+        return EXIT_OK
+    if args.suite == "topology":
+        from consumers.bench.topology import format_topology, run_topology_bench
+
+        runs = asyncio.run(run_topology_bench(settings, args.events))
+        print(format_topology(runs))
         return EXIT_OK
 
     result = asyncio.run(
@@ -218,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     bench = sub.add_parser("bench", help="measure the indexer (or ingest) against its baselines")
-    bench.add_argument("suite", nargs="?", choices=["indexer", "ingest"], default="indexer")
+    bench.add_argument(
+        "suite", nargs="?", choices=["indexer", "ingest", "topology"], default="indexer"
+    )
     bench.add_argument("--events", type=int, default=None, help="workload (200,000; ingest 50,000)")
     bench.add_argument("--senders", type=int, default=4, help="ingest: concurrent senders (4)")
     bench.add_argument("--rate", type=int, default=1_000, help="offered load for latency (1,000/s)")
