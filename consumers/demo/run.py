@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from consumers.broker import admin
 from consumers.broker.publisher import publish_stream
 from consumers.cli import segments as segments_cli
 from consumers.cli.setup import run_setup
@@ -36,6 +37,14 @@ async def _indexed(settings: Settings, event_ids: list[str]) -> int:
         return int(found.get("count", 0))
 
 
+async def _waiting(settings: Settings, stages: list[str]) -> int:
+    """Messages still waiting in the work queues of these stages (derived work included)."""
+    names = Names(settings.name_prefix)
+    async with admin.connect(settings, name="authstream demo") as connection:
+        loads = [await admin.queue_load(connection, names.work_queue(s)) for s in stages]
+    return sum(messages for messages, _ in loads)
+
+
 async def run_demo(settings: Settings, users: int, out: Any = None) -> None:
     out = out or sys.stdout
     await run_setup(settings)
@@ -43,7 +52,8 @@ async def run_demo(settings: Settings, users: int, out: Any = None) -> None:
     body = b"\n".join(orjson.dumps(e) for e in events)
     print(f"InnovaShoes demo: {users:,} customers, {len(events):,} events", file=out)
     stop = asyncio.Event()
-    worker = asyncio.create_task(run_stages(settings, enabled_stages(settings), stop))
+    stages = enabled_stages(settings)
+    worker = asyncio.create_task(run_stages(settings, stages, stop))
     started = time.monotonic()
     report = await publish_stream(io.BytesIO(body), settings, total_bytes=len(body))
     print(f"published {report.published:,} events through RabbitMQ", file=out)
@@ -53,6 +63,13 @@ async def run_demo(settings: Settings, users: int, out: Any = None) -> None:
             await worker  # surfaces the worker's error
         if time.monotonic() - started > 300:
             raise RuntimeError(f"only {done:,} of {len(events):,} events indexed after 300 s")
+        await asyncio.sleep(0.5)
+    # The other stages' work, derived from those events, is done too: nothing is left waiting.
+    while await _waiting(settings, [s.name for s in stages]):
+        if worker.done():
+            await worker
+        if time.monotonic() - started > 600:
+            raise RuntimeError("the stages did not finish their work within 600 s")
         await asyncio.sleep(0.5)
     stop.set()
     await worker

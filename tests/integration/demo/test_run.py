@@ -1,7 +1,10 @@
 import pytest
 
 from consumers.cli.main import main
+from consumers.cli.setup import topology_for
 from consumers.core.settings import Settings
+from consumers.stages.catalog import enabled_stages
+from tests import broker
 
 
 def test_the_demo_prints_the_three_segments_and_is_idempotent(
@@ -20,3 +23,16 @@ def test_the_demo_prints_the_three_segments_and_is_idempotent(
 
     assert counts(first) == counts(second)
     assert any(not c.endswith(": 0 member(s)") for c in counts(first))
+
+
+def test_after_the_demo_no_declared_queue_holds_messages_and_nothing_is_left_over(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--users", "60"]) == 0
+    capsys.readouterr()
+    topology = topology_for(settings, enabled_stages(settings))
+    for queue in topology.queues:  # work queues, retry queues and parking lots alike
+        assert broker.message_count(settings, queue.name) == 0, queue.name
+    assert main(["setup"]) == 0
+    out = capsys.readouterr().out
+    assert "leftover" not in out and "not checked" not in out
