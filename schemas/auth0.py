@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.types import LooseString, OptionalInt, OptionalTimestamp
+from schemas.types import DocumentId, LooseString, OptionalInt, OptionalTimestamp
 
 IDP_SECRET_KEYS = frozenset({"access_token", "access_token_secret", "refresh_token", "id_token"})
 
@@ -38,7 +38,7 @@ class Auth0User(BaseModel):
 
     model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
 
-    user_id: str = Field(min_length=1, max_length=512)
+    user_id: DocumentId
     email: str | None = None
     email_verified: bool | None = None
     username: str | None = None

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.auth0 import Auth0User
-from schemas.types import Timestamp
+from schemas.types import DocumentId, Timestamp
 
 SCHEMA_ID = "authstream.event/1"
 
@@ -58,7 +58,7 @@ class Event(BaseModel):
     )
 
     schema_id: Literal["authstream.event/1"] = Field(alias="schema")
-    event_id: str = Field(min_length=1, max_length=256)
+    event_id: DocumentId
     type: str = Field(
         pattern=EVENT_TYPE_PATTERN,
         max_length=128,

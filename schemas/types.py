@@ -1,9 +1,17 @@
 """Tolerant scalar types shared by the models: what real Auth0 tenants send, not what we wish."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+
+# Elasticsearch refuses a document whose _id is longer than 512 bytes, and refuses the whole bulk
+# request with it: a limit in characters is not enough for ids in other scripts.
+MAX_ID_BYTES = 512
+# What an event's time may be: not before authstream's data could exist, not in the future beyond
+# clock skew. One event dated 9999 would otherwise freeze a profile's last_seen for good.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(days=1)
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -20,8 +28,45 @@ def _as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-Timestamp = Annotated[datetime, BeforeValidator(_blank_to_none), AfterValidator(_as_utc)]
-"""An instant, with or without milliseconds, normalised to UTC."""
+def _plausible(value: datetime) -> datetime:
+    latest = datetime.now(UTC) + CLOCK_SKEW
+    if not EARLIEST <= value <= latest:
+        raise ValueError(
+            f"implausible time {value.isoformat()}: expected between 2000-01-01 and "
+            "one day from now"
+        )
+    return value
+
+
+def _fits_an_id(value: str) -> str:
+    size = len(value.encode("utf-8"))
+    if size > MAX_ID_BYTES:
+        raise ValueError(
+            f"is {size:,} bytes in UTF-8; at most {MAX_ID_BYTES} (Elasticsearch's _id limit)"
+        )
+    return value
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_blank_to_none),
+    AfterValidator(_as_utc),
+    AfterValidator(_plausible),
+    Field(description="RFC 3339; between 2000-01-01 and one day from now."),
+]
+"""An instant, with or without milliseconds, normalised to UTC, and plausible."""
+
+DocumentId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_ID_BYTES,
+        description=f"At most {MAX_ID_BYTES} bytes in UTF-8 (Elasticsearch's _id limit).",
+        json_schema_extra={"x-max-utf8-bytes": MAX_ID_BYTES},
+    ),
+    AfterValidator(_fits_an_id),
+]
+"""An identifier that becomes an Elasticsearch ``_id`` (event ids, user ids)."""
 
 OptionalTimestamp = Annotated[Timestamp | None, BeforeValidator(_blank_to_none)]
 OptionalInt = Annotated[

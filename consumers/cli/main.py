@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from consumers import __version__
 from consumers.broker import admin, parking_lot
 from consumers.broker.publisher import publish_stream
+from consumers.cli import forget
 from consumers.cli import segments as segments_cli
 from consumers.cli.setup import format_report, run_setup
 from consumers.core.errors import AuthstreamError, RetryableError
@@ -238,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--host", default="127.0.0.1", help="interface (127.0.0.1; 0.0.0.0: all)")
     ingest.add_argument("--port", type=int, default=8383, help="port (8383)")
     ingest.set_defaults(handler=cmd_ingest)
+
+    forget.add_parser(sub)
 
     check = sub.add_parser("check", help="health probe: can we reach RabbitMQ and Elasticsearch?")
     check.set_defaults(handler=cmd_check)

@@ -56,6 +56,11 @@ class Names:
         return f"{self.prefix}authstream-enrichment"
 
     @property
+    def audit_index(self) -> str:
+        """What authstream did to personal data (erasures): when, what, how much."""
+        return f"{self.prefix}authstream-audit"
+
+    @property
     def state_index(self) -> str:
         """Small operational records: call budgets, locks, checkpoints."""
         return f"{self.prefix}authstream-state"

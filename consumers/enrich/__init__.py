@@ -6,11 +6,17 @@ that is not an answer. The enrich stage owns everything else: caching by email h
 budgets, rate limits, the circuit breaker, and publishing ``profile.enriched``.
 """
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from consumers.core.settings import Settings
+
+
+def email_hash(email: str) -> str:
+    """The key answers are cached under: the same for every spelling of the same address."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 @dataclass(frozen=True)

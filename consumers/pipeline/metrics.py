@@ -15,6 +15,11 @@ MESSAGES = Counter(
     "Messages settled by a stage, by outcome (done, retry, park).",
     ["stage", "outcome"],
 )
+DROPPED = Counter(
+    "authstream_events_dropped_total",
+    "Events deliberately not stored, by reason (erased: late events of an erased user).",
+    ["stage", "reason"],
+)
 DUPLICATES = Counter(
     "authstream_duplicate_events_total",
     "Redelivered events recognised as already stored (counted nothing twice).",

@@ -13,12 +13,14 @@ from elasticsearch import AsyncElasticsearch
 
 from consumers.broker.topology import Binding
 from consumers.core.errors import ConfigurationError
+from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.enrich import configured_enrichers, missing_configuration
 from consumers.pipeline.worker import Stage
 from consumers.profile.facts import Taxonomy
 from consumers.stages import enrich
 from consumers.stages.derived import Rule
+from consumers.stages.erase import copy_queues
 from consumers.stages.index import IndexStage
 
 
@@ -41,7 +43,9 @@ class StageSpec:
 
 def _index(context: StageContext) -> Stage:
     rules = [rule for spec in context.enabled for rule in spec.rules]
-    return IndexStage(context.es, context.settings, Taxonomy.load(), rules)
+    settings = context.settings
+    queues = copy_queues(Names(settings.name_prefix), list(CATALOG), settings.retry_delays_ms)
+    return IndexStage(context.es, settings, Taxonomy.load(), rules, queues)
 
 
 def _enrich(context: StageContext) -> Stage:

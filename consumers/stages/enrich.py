@@ -19,7 +19,6 @@ are cached, so a held batch never pays for them twice.
 """
 
 import asyncio
-import hashlib
 import os
 import random
 import uuid
@@ -39,7 +38,7 @@ from consumers.core.errors import (
 )
 from consumers.core.names import Names
 from consumers.core.settings import Settings
-from consumers.enrich import Answer, Enricher, configured_enrichers
+from consumers.enrich import Answer, Enricher, configured_enrichers, email_hash
 from consumers.pipeline import metrics
 from consumers.pipeline.outcome import DONE, Emit, Handled, Outcome, park
 from consumers.profile.model import DerivedEvent
@@ -60,10 +59,6 @@ REQUEST_WINDOW = timedelta(hours=6)
 ERROR_MAX_AGE = timedelta(days=1)
 QUICK_RETRIES = (0.5, 1.5)  # seconds, before jitter: a blip should not hold the batch
 CONCURRENT_CALLS = 4
-
-
-def email_hash(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 def is_fresh(status: str, fetched_at: datetime, now: datetime, max_age: timedelta) -> bool:

@@ -3,7 +3,11 @@
 Per batch: one ``mget`` of the users' current profiles, the pure fold (``consumers.profile``), then
 one ``bulk`` with every event document (``create``, ``_id`` = event_id: a 409 means already stored)
 and every changed profile (written only if nobody else wrote it since we read it: ``if_seq_no``).
-A profile that lost that race is read and folded again. Item errors are classified per event.
+A profile that lost that race is read and folded again. Item errors are classified per event:
+a document Elasticsearch refuses is parked with the reason; an overloaded or blocked cluster (429,
+5xx, a disk-full block) holds the whole batch instead, without counting attempts; rejected
+credentials stop the process. A refusal of the whole request (an id or a body Elasticsearch will
+not take at all) is narrowed down, by halves, to the events that caused it, and only those park.
 
 Each write also derives what the other stages need (``stages.derived``: ``profile.changed``, work
 requests), kept in the profile's outbox by the same write; the stage hands them to the worker,
@@ -16,8 +20,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from elasticsearch import AsyncElasticsearch
 
+from consumers.core.errors import ConfigurationError, DocumentRejected, ElasticsearchUnavailable
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline import metrics
@@ -26,10 +32,16 @@ from consumers.profile.facts import Taxonomy
 from consumers.profile.fold import fold, tombstone
 from consumers.profile.model import Profile, event_fingerprint
 from consumers.stages.derived import Change, Rule, changed_fields, record, to_publish
+from consumers.stages.erase import erase_everywhere
 from consumers.store.elastic import elasticsearch_errors, is_retryable_status
 from schemas import Event
 
 CONFLICT_ROUNDS = 5
+log = structlog.get_logger("authstream.index")
+
+
+class _Hold(Exception):
+    """Items Elasticsearch could not take now (overload, a block): hold the whole batch."""
 
 
 def utcnow() -> datetime:
@@ -89,6 +101,7 @@ class IndexStage:
         settings: Settings,
         taxonomy: Taxonomy,
         rules: Sequence[Rule] = (),
+        erasure_queues: Sequence[str] = (),
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.es = es
@@ -96,29 +109,52 @@ class IndexStage:
         self.names = Names(settings.name_prefix)
         self.taxonomy = taxonomy
         self.rules = tuple(rules)
+        self.erasure_queues = tuple(erasure_queues)
         self.clock = clock
 
     async def handle(self, events: list[Event]) -> Handled:
         outcomes: list[Outcome] = [DONE] * len(events)
         self._emits: list[Emit] = []
+        self._erasures: list[tuple[Profile | None, Event]] = []
+        # user -> (backing index, id) of the event docs this batch created
+        self._created: dict[str, list[tuple[str, str]]] = defaultdict(list)
         by_user: dict[str, list[int]] = defaultdict(list)
         for position, event in enumerate(events):
             by_user[event.user.user_id].append(position)
-        pending = dict(by_user)
+        await self._write(events, dict(by_user), outcomes)
         with elasticsearch_errors(self.settings):
+            for before, erase in self._erasures:
+                await self._erase(before, erase)
+        return Handled(outcomes, self._emits)
+
+    async def _write(
+        self, events: list[Event], users: dict[str, list[int]], outcomes: list[Outcome]
+    ) -> None:
+        """Write these users' events, narrowing a whole-request refusal to what caused it."""
+        try:
+            pending = users
             for _ in range(CONFLICT_ROUNDS):
                 if not pending:
                     break
-                pending = await self._index_users(events, pending, outcomes)
+                with elasticsearch_errors(self.settings):
+                    pending = await self._index_users(events, pending, outcomes)
             for positions in pending.values():  # still conflicting: let the retry queue sort it out
                 for position in positions:
                     outcomes[position] = retry("profile kept changing under us (write conflicts)")
-            erased = [
-                u for u, ps in by_user.items() if any(events[p].type == "user.deleted" for p in ps)
-            ]
-            for user_id in erased:
-                await self._delete_events_of(user_id)
-        return Handled(outcomes, self._emits)
+        except DocumentRejected as exc:
+            if len(users) > 1:
+                ids = list(users)
+                for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
+                    await self._write(events, {u: users[u] for u in half}, outcomes)
+                return
+            [(user_id, positions)] = users.items()
+            if len(positions) > 1:
+                for position in positions:
+                    await self._write(events, {user_id: [position]}, outcomes)
+                return
+            outcomes[positions[0]] = park(f"Elasticsearch refused the event: {exc}")
+        except _Hold as hold:
+            raise ElasticsearchUnavailable(str(hold)) from None
 
     async def _current(self, user_ids: list[str]) -> dict[str, tuple[Profile | None, int, int]]:
         found = await self.es.mget(index=self.names.users_alias, ids=user_ids)
@@ -136,6 +172,21 @@ class IndexStage:
                 current[doc["_id"]] = (None, 0, 0)
         return current
 
+    def _after_erasure(
+        self, profile: Profile, batch: list[Event], now: datetime
+    ) -> tuple[Profile | None, list[Event]]:
+        """A tombstone stops late events; a signup after the erasure starts a new profile."""
+        assert profile.deleted_at is not None
+        fresh = [e for e in batch if e.occurred_at > profile.deleted_at]
+        if not any(e.type == "auth.signup" for e in fresh):
+            metrics.DROPPED.labels(self.name, "erased").inc(len(batch))
+            return None, []
+        metrics.DROPPED.labels(self.name, "erased").inc(len(batch) - len(fresh))
+        new_profile, applied = fold(None, fresh, self.taxonomy, now)
+        if applied:
+            self._derive(None, new_profile, applied[-1], now)
+        return new_profile, fresh
+
     async def _index_users(
         self, events: list[Event], users: dict[str, list[int]], outcomes: list[Outcome]
     ) -> dict[str, list[int]]:
@@ -145,18 +196,28 @@ class IndexStage:
         operations: list[dict[str, Any]] = []
         owners: list[tuple[str, str, list[int]]] = []  # (kind, user_id, positions) per bulk item
         written: dict[str, tuple[Profile | None, list[Event]]] = {}
+        erasing: dict[str, Event] = {}
         for user_id, positions in users.items():
             profile, seq_no, primary_term = current[user_id]
             batch = [events[p] for p in positions]
+            new_profile: Profile | None
             if profile is not None and profile.deleted_at is not None:
-                continue  # erased: a late event must not bring the user back
-            erase = next((e for e in batch if e.type == "user.deleted"), None)
-            if erase is not None:
+                new_profile, fresh = self._after_erasure(profile, batch, now)
+                keep = {e.event_id for e in fresh}
+                to_store = [p for p in positions if events[p].event_id in keep]
+                # A second worker's batch may have written event docs of ours before the
+                # tombstone: they go too.
+                for index, event_id in self._created.pop(user_id, []):
+                    # By backing index: a data stream takes no delete by id.
+                    operations.append({"delete": {"_index": index, "_id": event_id}})
+                    owners.append(("cleanup", user_id, []))
+            elif (erase := next((e for e in batch if e.type == "user.deleted"), None)) is not None:
                 applied = (profile.applied_events if profile else []) + [
                     event_fingerprint(e.event_id) for e in batch
                 ]
-                new_profile: Profile | None = tombstone(user_id, erase.occurred_at, applied)
-                to_store: list[int] = []
+                new_profile = tombstone(user_id, erase.occurred_at, applied)
+                to_store = []
+                erasing[user_id] = erase
             else:
                 new_profile, applied_events = fold(profile, batch, self.taxonomy, now)
                 if applied_events:
@@ -188,25 +249,39 @@ class IndexStage:
             return {}
         # Only each item's status and error: the full answer costs more to parse than to send.
         response = await self.es.bulk(
-            operations=operations, filter_path="items.*.status,items.*.error"
+            operations=operations,
+            filter_path="items.*.status,items.*._index,items.*._id,items.*.error",
         )
         conflicted: dict[str, list[int]] = {}
+        held: list[str] = []
         for (kind, user_id, positions), entry in zip(owners, response["items"], strict=True):
             item = next(iter(entry.values()))
             status = item["status"]
             if status < 300:
+                if kind == "event":
+                    self._created[user_id].append((item["_index"], item["_id"]))
+                elif kind == "profile" and user_id in erasing:
+                    self._erasures.append((current[user_id][0], erasing[user_id]))
                 continue
+            if kind == "cleanup":
+                continue  # not there (404): nothing to clean
             if kind == "event" and status == 409:
                 metrics.DUPLICATES.labels(self.name).inc()
                 continue
             if kind == "profile" and status == 409:
                 conflicted[user_id] = positions
-            elif is_retryable_status(status):
-                for position in positions:
-                    outcomes[position] = retry(f"Elasticsearch answered {status}")
+            elif _holds(item):
+                held.append(_item_reason(item))
+            elif status in (401, 403):
+                raise ConfigurationError(
+                    f"Elasticsearch refused to write ({status}): {_item_reason(item)}; "
+                    "check the privileges of authstream's user or API key"
+                )
             else:
                 for position in positions:
                     outcomes[position] = park(_item_reason(item))
+        if held:
+            raise _Hold(f"Elasticsearch cannot take writes now ({len(held)} refused): {held[0]}")
         failed = {u for u, ps in users.items() if any(outcomes[p].kind != "done" for p in ps)}
         self._collect_emits(written, failed | set(conflicted))
         return conflicted
@@ -223,22 +298,24 @@ class IndexStage:
             if profile is not None and user_id not in skip:
                 self._emits += to_publish(profile, batch, self.names.derived_exchange)
 
-    async def _delete_events_of(self, user_id: str) -> None:
-        """Erase a user's event history (no delete-by-query needed: search, then bulk delete)."""
-        await self.es.indices.refresh(
-            index=self.names.events_stream, ignore_unavailable=True, allow_no_indices=True
+    async def _erase(self, before: Profile | None, erase: Event) -> None:
+        """Everything else of an erased user: events, cached enrichment, queued copies, audit."""
+        emails = [e for e in (before.email if before else None, erase.user.email) if e]
+        erased = await erase_everywhere(
+            self.es,
+            self.settings,
+            erase.user.user_id,
+            emails,
+            self.erasure_queues,
+            f"{erase.type} {erase.event_id}",
+            self.clock(),
+            before is not None,
         )
-        while True:
-            found = await self.es.options(ignore_status=404).search(
-                index=self.names.events_stream,
-                query={"term": {"user.id": user_id}},
-                size=1000,
-                source=False,
-            )
-            hits = found.get("hits", {}).get("hits", [])
-            if not hits:
-                return
-            await self.es.bulk(
-                operations=[{"delete": {"_index": h["_index"], "_id": h["_id"]}} for h in hits],
-                refresh=True,
-            )
+        log.info("user erased", **{k: v for k, v in vars(erased).items() if k != "user_id"})
+
+
+def _holds(item: dict[str, Any]) -> bool:
+    """Overload, an unavailable shard, or a block (disk full): the batch waits, nothing parks."""
+    error = item.get("error")
+    blocked = isinstance(error, dict) and error.get("type") == "cluster_block_exception"
+    return blocked or is_retryable_status(int(item["status"]))

@@ -160,6 +160,20 @@ ENRICHMENT_CACHE_MAPPING: dict[str, Any] = {
     },
 }
 
+AUDIT_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "at": _DATE,
+        "action": _KEYWORD,
+        "trigger": _KEYWORD,
+        "user_id": _KEYWORD,
+        "profile": {"type": "boolean"},
+        "events": {"type": "long"},
+        "enrichment": {"type": "long"},
+        "queue_copies": {"type": "long"},
+    },
+}
+
 # Budgets, leases, checkpoints (``store.state``): read by id, never searched.
 STATE_MAPPING: dict[str, Any] = {"dynamic": False, "properties": {}}
 
@@ -169,6 +183,7 @@ def side_indices(names: Names) -> dict[str, dict[str, Any]]:
     return {
         names.enrichment_cache: ENRICHMENT_CACHE_MAPPING,
         names.state_index: STATE_MAPPING,
+        names.audit_index: AUDIT_MAPPING,
     }
 
 

@@ -1,8 +1,13 @@
 """The indexer against the real RabbitMQ and Elasticsearch."""
 
+import asyncio
+
 from consumers.cli.main import main
 from consumers.core.names import Names
 from consumers.core.settings import Settings
+from consumers.stages.catalog import CATALOG, StageContext
+from consumers.store import elastic
+from schemas import Event
 from tests import broker, search
 from tests.helpers import dumps, envelope, eventually, publish_events
 from tests.metrics import sample
@@ -145,8 +150,11 @@ def test_a_document_elasticsearch_rejects_is_parked_and_the_rest_of_the_batch_in
     assert "depth" in properties.headers["x-authstream-error"]
 
 
-def test_throttled_writes_are_retried_not_parked(settings: Settings, tmp_path) -> None:
-    """Elasticsearch answers 429 per item under a write block (as at its disk flood stage)."""
+def test_a_blocked_cluster_holds_the_batch_without_spending_attempts(
+    settings: Settings, tmp_path
+) -> None:
+    """Elasticsearch answers 429 per item under a write block (as at its disk flood stage): the
+    events are healthy, so they wait (no attempt counted, nothing parked) until it lifts."""
     assert main(["setup"]) == 0
     names = Names(settings.name_prefix)
     publish_events([envelope(type="auth.signup", user=user(1))], tmp_path)
@@ -158,12 +166,14 @@ def test_throttled_writes_are_retried_not_parked(settings: Settings, tmp_path) -
     try:
         publish_events([envelope(type="auth.login", user=user(n)) for n in (2, 3)], tmp_path)
         with running(settings):
-            series = {"stage": "index", "outcome": "retry"}
-            before = sample("authstream_messages_total", **series)
+            retried = {"stage": "index", "outcome": "retry"}
+            before = sample("authstream_messages_total", **retried)
             eventually(
-                lambda: sample("authstream_messages_total", **series) >= before + 2,
-                message="the throttled events retried",
+                lambda: sample("authstream_dependency_down", stage="index") == 1,
+                message="the batch held",
             )
+            assert sample("authstream_messages_total", **retried) == before
+            assert broker.message_count(settings, names.retry_queue("index", 200)) == 0
             with search.client(settings) as es:
                 es.indices.put_settings(
                     index=names.events_stream,
@@ -176,3 +186,27 @@ def test_throttled_writes_are_retried_not_parked(settings: Settings, tmp_path) -
                 index=names.events_stream, settings={"index.blocks.read_only_allow_delete": None}
             )
     assert broker.message_count(settings, names.parking_lot("index")) == 0
+
+
+def test_a_whole_request_refusal_is_narrowed_to_the_event_that_caused_it(
+    settings: Settings,
+) -> None:
+    """An id Elasticsearch refuses fails the whole bulk request; only that event may park.
+
+    The contract keeps such ids out (at most 512 bytes), so the event is built past validation,
+    as a publisher bug or an older authstream could have let one through."""
+    assert main(["setup"]) == 0
+    good = [Event.model_validate(envelope(type="auth.login", user=user(n))) for n in range(6)]
+    bad = good[0].model_copy(update={"event_id": "é" * 300, "user": good[3].user})
+    batch = [good[0], good[1], bad, good[2], good[3], good[4], good[5]]
+
+    async def index() -> list[str]:
+        async with elastic.connect(settings) as es:
+            stage = CATALOG["index"].build(StageContext(es, settings, ()))
+            handled = await stage.handle(batch)
+            return [o.kind for o in handled.outcomes]
+
+    assert asyncio.run(index()) == ["done", "done", "park", "done", "done", "done", "done"]
+    assert search.count_events(settings) == 6
+    profile = search.profile(settings, "auth0|user3")
+    assert profile is not None and profile["counters"] == {"logins": 1}

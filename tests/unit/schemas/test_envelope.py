@@ -1,11 +1,13 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 from pydantic import ValidationError
 
+from consumers.core.errors import InvalidEvent
+from consumers.pipeline.decode import decode_event
 from schemas import Auth0User, Event
-from tests.helpers import envelope
+from tests.helpers import dumps, envelope
 
 
 def parse(**overrides: object) -> Event:
@@ -106,3 +108,28 @@ def test_invalid_envelopes_are_rejected_naming_the_field(
     with pytest.raises(ValidationError) as info:
         parse(**overrides)
     assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        # 300 characters, 900 bytes: short in characters, over Elasticsearch's _id limit.
+        ({"event_id": "事" * 300}, "event_id: is 900 bytes in UTF-8; at most 512"),
+        ({"user": {"user_id": "auth0|" + "ü" * 300}}, "user.user_id: is 606 bytes"),
+        ({"occurred_at": "9999-01-01T00:00:00Z"}, "occurred_at: implausible time"),
+        ({"occurred_at": "1970-01-01T00:00:00Z"}, "implausible time 1970-01-01T00:00:00+00:00"),
+        ({"user": {"user_id": "x", "last_login": "2999-05-05T00:00:00Z"}}, "user.last_login"),
+    ],
+)
+def test_ids_over_the_byte_limit_and_implausible_times_are_rejected_with_a_reason(
+    overrides: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(InvalidEvent) as info:
+        decode_event(dumps(envelope(**overrides)), 1 << 20)
+    assert reason in info.value.reason
+
+
+def test_ids_at_the_byte_limit_and_times_within_a_day_of_now_are_fine() -> None:
+    soon = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    event = parse(event_id="é" * 256, occurred_at=soon)
+    assert len(event.event_id.encode()) == 512

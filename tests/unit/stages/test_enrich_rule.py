@@ -1,9 +1,10 @@
 from datetime import UTC, datetime, timedelta
 
 from consumers.core.settings import Settings
+from consumers.enrich import email_hash
 from consumers.profile.model import Block, Profile
 from consumers.stages.derived import Change, record
-from consumers.stages.enrich import email_hash, enrichment_wanted
+from consumers.stages.enrich import enrichment_wanted
 from schemas import Event
 from tests.helpers import envelope
 
