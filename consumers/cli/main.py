@@ -172,7 +172,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(_check(settings))
-    print(f"ok: RabbitMQ {settings.amqp_url_redacted}, Elasticsearch {settings.elasticsearch_url}")
+    broker, search = settings.amqp_url_redacted, settings.elasticsearch_url_redacted
+    print(f"ok: RabbitMQ {broker}, Elasticsearch {search}")
     return EXIT_OK
 
 
@@ -258,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             variable = "AUTHSTREAM_" + "_".join(str(p) for p in error["loc"][:1]).upper()
-            _err(f"invalid configuration: {variable}: {error['msg']}")
+            _err(f"invalid configuration: {variable}: {error['msg'].removeprefix('Value error, ')}")
         return EXIT_CONFIG
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     handler: Command = args.handler

@@ -99,7 +99,7 @@ def format_report(report: SetupReport, settings: Settings) -> str:
         )
     if report.leftovers_unknown:
         lines.append(f"  (leftovers not checked: {report.leftovers_unknown})")
-    lines.append(f"Elasticsearch {settings.elasticsearch_url}")
+    lines.append(f"Elasticsearch {settings.elasticsearch_url_redacted}")
     lines += [
         f"  {c.action:<10} {c.kind:<15} {c.name}" + (f"  ({c.note})" if c.note else "")
         for c in report.search

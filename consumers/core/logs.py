@@ -28,6 +28,34 @@ def secret_masker(secrets: Iterable[str]) -> Processor:
     return mask
 
 
+class _CurrentStderr(logging.Handler):
+    """Writes to whatever sys.stderr is now (tests swap it), like the structlog logger."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # logging must never take the process down
+            self.handleError(record)
+
+
+def _route_library_logs(shared: list[Processor], renderer: Processor, level: str) -> None:
+    """Libraries log through the standard library (aiohttp's access and error logs, the
+    Elasticsearch transport): send them through the same processors, secret masking included."""
+    handler = _CurrentStderr()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    # Replace our own handler if configured before; leave others' (a test runner's) alone.
+    for old in [h for h in root.handlers if isinstance(h, _CurrentStderr)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.getLevelNamesMapping()[level.upper()])
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
     # The AMQP clients log connection failures themselves; we translate and report those once.
     for noisy in ("pika", "aiormq", "aio_pika"):
@@ -36,15 +64,15 @@ def configure_logging(level: str = "info", fmt: str = "auto", secrets: Iterable[
     renderer: Processor = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     )
+    shared: list[Processor] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        secret_masker(secrets),
+    ]
+    _route_library_logs(shared, renderer, level)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            secret_masker(secrets),
-            renderer,
-        ],
+        processors=[structlog.contextvars.merge_contextvars, *shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),

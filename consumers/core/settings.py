@@ -4,13 +4,14 @@ Created in ``main()`` and passed in; nothing reads the environment at import tim
 ``SecretStr`` (and the AMQP URL's password is masked by ``redact_url``), so they never print.
 """
 
+import json
 import re
 from pathlib import Path
-from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 NAME_PREFIX_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -24,6 +25,35 @@ def redact_url(url: str) -> str:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+# Characters that end the password in a URL unless percent-encoded.
+_URL_DELIMITERS = {"/": "%2F", "#": "%23", "?": "%3F", "@": "%40"}
+
+
+def check_url_credentials(url: str, schemes: tuple[str, ...]) -> None:
+    """Refuse a URL whose password breaks it, saying how to encode it, without showing it."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme.lower() not in schemes:
+        raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+    userinfo, at, _ = rest.rpartition("@")
+    if not at:
+        return
+    password = userinfo.partition(":")[2]
+    found = sorted(
+        {c for c in password if c in _URL_DELIMITERS}
+        | ({"@"} if "@" in userinfo.partition(":")[0] else set())
+    )
+    if found:
+        codes = ", ".join(f"'{c}' as {_URL_DELIMITERS[c]}" for c in found)
+        raise ValueError(
+            f"the password (or user) contains characters that end it in a URL: percent-encode "
+            f"them ({codes}); the URL was {scheme}://***@…"
+        )
+    try:
+        urlsplit(url).port  # noqa: B018 (raises for a port that is not a number)
+    except ValueError:
+        raise ValueError(f"the port is not a number; the URL was {scheme}://***@…") from None
 
 
 class Settings(BaseSettings):
@@ -65,7 +95,7 @@ class Settings(BaseSettings):
     max_attempts: int = Field(
         default=5, ge=1, description="Processing attempts (with delayed retries) before parking."
     )
-    retry_delays_ms: list[int] = Field(
+    retry_delays_ms: Annotated[list[int], NoDecode] = Field(
         default=[1_000, 10_000, 60_000],
         min_length=1,
         description="Delay before retry 1, 2, 3...; the last one repeats. JSON list.",
@@ -152,9 +182,33 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("amqp_url")
+    @classmethod
+    def _parseable_amqp_url(cls, value: SecretStr) -> SecretStr:
+        check_url_credentials(value.get_secret_value(), ("amqp", "amqps"))
+        return value
+
+    @field_validator("retry_delays_ms", mode="before")
+    @classmethod
+    def _delays_as_a_list(cls, value: object) -> object:
+        # "1000,2000" is what people write; the JSON list ("[1000, 2000]") works as well.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError:
+                    raise ValueError("write the delays as 1000,10000,60000") from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
     @property
     def amqp_url_redacted(self) -> str:
         return redact_url(self.amqp_url.get_secret_value())
+
+    @property
+    def elasticsearch_url_redacted(self) -> str:
+        return ",".join(redact_url(url.strip()) for url in self.elasticsearch_url.split(","))
 
     def secret_values(self) -> list[str]:
         """Every secret string in force, for the log redaction processor."""
@@ -164,7 +218,8 @@ class Settings(BaseSettings):
             for name, value in self
             if isinstance(value, SecretStr) and name != "amqp_url"
         ]
-        password = urlsplit(self.amqp_url.get_secret_value()).password
-        if password:
-            secrets.append(password)
+        for url in [self.amqp_url.get_secret_value(), *self.elasticsearch_url.split(",")]:
+            password = urlsplit(url.strip()).password
+            if password:
+                secrets += [password, unquote(password)]
         return [s for s in secrets if len(s) >= 4]

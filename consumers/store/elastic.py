@@ -67,7 +67,7 @@ def is_retryable_status(status: int) -> bool:
 @contextmanager
 def elasticsearch_errors(settings: Settings) -> Iterator[None]:
     """Map client exceptions onto the authstream error tree (no credentials in messages)."""
-    where = settings.elasticsearch_url
+    where = settings.elasticsearch_url_redacted
     try:
         yield
     except (elasticsearch.AuthenticationException, elasticsearch.AuthorizationException) as exc:

@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 import structlog
 
@@ -19,3 +21,15 @@ def test_configured_logs_are_json_lines_without_secrets(capsys: pytest.CaptureFi
     assert '"url": "amqp://u:***@host/"' in err
     assert "s3cr3t-value" not in err
     assert '"level": "info"' in err
+
+
+def test_library_logs_go_through_the_same_masking(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", "json", ["tok-3f9a1c77"])
+    logging.getLogger("aiohttp.access").info(
+        '127.0.0.1 "POST /auth0/logs?token=tok-3f9a1c77 HTTP/1.1" 401'
+    )
+    logging.getLogger("aiohttp.server").error("Error handling request: Bearer tok-3f9a1c77")
+    err = capsys.readouterr().err
+    assert "tok-3f9a1c77" not in err
+    assert '"logger": "aiohttp.access"' in err and "token=***" in err
+    assert '"logger": "aiohttp.server"' in err and '"level": "error"' in err

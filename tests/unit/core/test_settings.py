@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from consumers.cli.main import main
 from consumers.core.settings import Settings, redact_url
 
 
@@ -50,3 +51,30 @@ def test_defaults_point_at_the_local_services() -> None:
     assert settings.amqp_url.get_secret_value() == "amqp://guest:guest@127.0.0.1:5672/"
     assert settings.elasticsearch_url == "http://127.0.0.1:9200"
     assert settings.queue_type == "quorum"
+
+
+@pytest.mark.parametrize(
+    ("password", "code"), [("se/cret", "%2F"), ("se#cret", "%23"), ("se?cret", "%3F")]
+)
+def test_an_amqp_password_that_breaks_the_url_is_a_clear_error_that_hides_it(
+    password: str, code: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AUTHSTREAM_AMQP_URL", f"amqp://user:{password}@rabbit:5672/")
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid configuration: AUTHSTREAM_AMQP_URL" in err
+    assert "percent-encode" in err and code in err
+    assert password not in err and "Traceback" not in err
+
+
+def test_retry_delays_may_be_a_plain_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHSTREAM_RETRY_DELAYS_MS", "1000, 2000,5000")
+    assert Settings().retry_delays_ms == [1000, 2000, 5000]
+    monkeypatch.setenv("AUTHSTREAM_RETRY_DELAYS_MS", "[300]")
+    assert Settings().retry_delays_ms == [300]
+
+
+def test_an_elasticsearch_password_is_redacted_and_masked_in_logs() -> None:
+    settings = Settings(elasticsearch_url="https://elastic:p%40ss-word9@es1:9200,http://es2:9200")
+    assert settings.elasticsearch_url_redacted == "https://elastic:***@es1:9200,http://es2:9200"
+    assert {"p%40ss-word9", "p@ss-word9"} <= set(settings.secret_values())
