@@ -134,6 +134,15 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(
         default=5 * 1_048_576, ge=1_024, description="Largest accepted webhook body (bytes)."
     )
+    ingest_max_concurrent: int = Field(
+        default=64, ge=1, description="Requests ingest handles at once (503 beyond)."
+    )
+    ingest_header_timeout_s: float = Field(
+        default=10.0, gt=0, description="A connection's first request must arrive within this."
+    )
+    ingest_body_timeout_s: float = Field(
+        default=30.0, gt=0, description="A request body must arrive within this (408)."
+    )
 
     # Enrich stage: FullContact person enrichment
     fullcontact_api_key: SecretStr | None = Field(

@@ -8,7 +8,7 @@ become events (no user, no log id) are skipped and listed in the answer, never r
 
 import asyncio
 import contextlib
-import hmac
+import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,18 +22,25 @@ from consumers.broker.publisher import open_events_channel, publish_event
 from consumers.core.errors import (
     AuthstreamError,
     BrokerUnavailable,
-    ConfigurationError,
     InvalidEvent,
     PublishRefused,
 )
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.ingest.auth0_logs import envelope_from
+from consumers.ingest.guards import (
+    authorized,
+    concurrency_limit,
+    read_body,
+    required_token,
+)
 from consumers.pipeline.decode import decode_event
 from schemas import Event
 
 log = structlog.get_logger("authstream.ingest")
+log_access = logging.getLogger("aiohttp.access")
 PATH = "/auth0/logs"
+MAX_SKIPPED_LISTED = 100
 
 
 def parse_body(body: bytes) -> list[Any]:
@@ -54,14 +61,6 @@ def parse_body(body: bytes) -> list[Any]:
     if not records:
         raise InvalidEvent("the body holds no log records")
     return records
-
-
-def authorized(header: str | None, token: str) -> bool:
-    """Auth0 sends the configured token as is; accept it with or without ``Bearer ``."""
-    if not header:
-        return False
-    presented = header.removeprefix("Bearer ").strip()
-    return hmac.compare_digest(presented.encode(), token.encode())
 
 
 @dataclass
@@ -112,19 +111,18 @@ async def publish_all(
 
 
 def build_app(settings: Settings) -> web.Application:
-    if settings.ingest_token is None:
-        raise ConfigurationError(
-            "AUTHSTREAM_INGEST_TOKEN is not set: choose a long random token and give Auth0 the "
-            "same value as the Log Stream's Authorization Token"
-        )
-    token = settings.ingest_token.get_secret_value()
+    secret = settings.ingest_token.get_secret_value() if settings.ingest_token else None
+    token = required_token(secret, "AUTHSTREAM_INGEST_TOKEN")
     outbound = ReopeningChannel(settings)
 
     async def receive(request: web.Request) -> web.Response:
         if not authorized(request.headers.get("Authorization"), token):
             return web.json_response({"error": "bad or missing Authorization token"}, status=401)
+        body = await read_body(request, settings.ingest_body_timeout_s)
+        if isinstance(body, web.Response):
+            return body
         try:
-            records = parse_body(await request.read())
+            records = parse_body(body)
         except InvalidEvent as exc:
             return web.json_response({"error": exc.reason}, status=400)
         events: list[tuple[Event, bytes]] = []
@@ -145,7 +143,13 @@ def build_app(settings: Settings) -> web.Application:
         except AuthstreamError as exc:  # broker down, or not set up: Auth0 retries the batch
             log.warning("events not published; Auth0 will retry", error=str(exc))
             return web.json_response({"error": "broker unavailable, retry later"}, status=503)
-        return web.json_response({"published": len(events), "skipped": skipped})
+        return web.json_response(
+            {
+                "published": len(events),
+                "skipped_count": len(skipped),
+                "skipped": skipped[:MAX_SKIPPED_LISTED],  # the count says how many were left out
+            }
+        )
 
     async def healthz(request: web.Request) -> web.Response:
         try:
@@ -158,7 +162,10 @@ def build_app(settings: Settings) -> web.Application:
         await outbound.drop()
 
     # Bodies above the limit are answered 413 by aiohttp before they are read into memory.
-    app = web.Application(client_max_size=settings.ingest_max_bytes)
+    app = web.Application(
+        client_max_size=settings.ingest_max_bytes,
+        middlewares=[concurrency_limit(settings.ingest_max_concurrent)],
+    )
     app.router.add_post(PATH, receive)
     app.router.add_get("/healthz", healthz)
     app.on_cleanup.append(close)
@@ -168,4 +175,13 @@ def build_app(settings: Settings) -> web.Application:
 def serve(settings: Settings, host: str, port: int) -> None:
     app = build_app(settings)
     log.info("ingest listening", url=f"http://{host}:{port}{PATH}")
-    web.run_app(app, host=host, port=port, print=None, handle_signals=True)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        print=None,
+        handle_signals=True,
+        access_log=log_access,
+        # Closes a connection that has not completed a request in time: slow headers included.
+        keepalive_timeout=settings.ingest_header_timeout_s,
+    )
