@@ -9,9 +9,8 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
+from consumers.broker.leftovers import management_api
 from consumers.core.settings import Settings
-
-MANAGEMENT_URL = "http://127.0.0.1:15672"
 
 
 @contextmanager
@@ -52,9 +51,16 @@ def message_count(settings: Settings, queue: str) -> int:
         return int(ch.queue_declare(queue, passive=True).method.message_count)
 
 
-def cut_connections(name: str) -> int:
+def management(settings: Settings) -> httpx.Client:
+    """RabbitMQ's HTTP API for these settings (the ``settings`` fixture points it at the broker
+    the tests use, local or in a container)."""
+    base, credentials, _ = management_api(settings)
+    return httpx.Client(base_url=base, auth=credentials, timeout=10)
+
+
+def cut_connections(settings: Settings, name: str) -> int:
     """Close every client connection called ``name`` from the broker's side (management API)."""
-    with httpx.Client(base_url=MANAGEMENT_URL, auth=("guest", "guest"), timeout=10) as api:
+    with management(settings) as api:
         connections = api.get("/api/connections").raise_for_status().json()
         cut = 0
         for connection in connections:

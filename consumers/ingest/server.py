@@ -9,6 +9,7 @@ become events (no user, no log id) are skipped and listed in the answer, never r
 import asyncio
 import contextlib
 import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from consumers.core.errors import (
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.ingest.auth0_logs import envelope_from
+from consumers.pipeline import health, metrics
 from consumers.pipeline.decode import decode_event
 from schemas import Event
 
@@ -111,7 +113,25 @@ async def publish_all(
     raise BrokerUnavailable(f"lost the broker while publishing: {first}")
 
 
-def build_app(settings: Settings) -> web.Application:
+@web.middleware
+async def count_answers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every answer to Auth0 by status: 401s and 503s are what pause a Log Stream."""
+    if request.path != PATH:
+        return await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # 413 from aiohttp's size limit, among others
+        metrics.INGEST_REQUESTS.labels(str(exc.status)).inc()
+        raise
+    metrics.INGEST_REQUESTS.labels(str(response.status)).inc()
+    return response
+
+
+def build_app(settings: Settings, probes: health.Health | None = None) -> web.Application:
+    """The webhook app; ``probes`` (the metrics port's /healthz and /readyz) learns whether the
+    broker takes events, and the app keeps its heartbeat."""
     if settings.ingest_token is None:
         raise ConfigurationError(
             "AUTHSTREAM_INGEST_TOKEN is not set: choose a long random token and give Auth0 the "
@@ -139,12 +159,14 @@ def build_app(settings: Settings) -> web.Application:
                 skipped.append({"record": position, "reason": exc.reason})
         if skipped:
             log.warning("log records skipped", skipped=len(skipped), first=skipped[0]["reason"])
+            metrics.INGEST_EVENTS.labels("skipped").inc(len(skipped))
         try:
             if events:
                 await publish_all(outbound, events, settings)
         except AuthstreamError as exc:  # broker down, or not set up: Auth0 retries the batch
             log.warning("events not published; Auth0 will retry", error=str(exc))
             return web.json_response({"error": "broker unavailable, retry later"}, status=503)
+        metrics.INGEST_EVENTS.labels("published").inc(len(events))
         return web.json_response({"published": len(events), "skipped": skipped})
 
     async def healthz(request: web.Request) -> web.Response:
@@ -154,18 +176,40 @@ def build_app(settings: Settings) -> web.Application:
             return web.json_response({"status": "broker unavailable"}, status=503)
         return web.json_response({"status": "ok"})
 
+    async def broker_takes_events() -> str | None:
+        try:
+            await outbound.get()
+        except AuthstreamError as exc:
+            return str(exc)
+        return None
+
     async def close(app: web.Application) -> None:
         await outbound.drop()
 
+    async def watched(app: web.Application) -> AsyncIterator[None]:
+        if probes is None:
+            yield
+            return
+        stop = asyncio.Event()
+        probes.add("rabbitmq", broker_takes_events)
+        watching = asyncio.create_task(probes.watch(stop))
+        yield
+        stop.set()
+        await watching
+
+    metrics.start_ingest()
     # Bodies above the limit are answered 413 by aiohttp before they are read into memory.
-    app = web.Application(client_max_size=settings.ingest_max_bytes)
+    app = web.Application(client_max_size=settings.ingest_max_bytes, middlewares=[count_answers])
     app.router.add_post(PATH, receive)
     app.router.add_get("/healthz", healthz)
+    app.cleanup_ctx.append(watched)
     app.on_cleanup.append(close)
     return app
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    app = build_app(settings)
+    probes = health.Health()
+    app = build_app(settings, probes)
+    health.serve(settings, probes)  # /metrics, /healthz, /readyz on AUTHSTREAM_METRICS_PORT
     log.info("ingest listening", url=f"http://{host}:{port}{PATH}")
     web.run_app(app, host=host, port=port, print=None, handle_signals=True)

@@ -11,6 +11,7 @@ which publishes them with confirms before it acks. The index stage is the only c
 events and the only writer of profiles.
 """
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -97,6 +98,7 @@ class IndexStage:
         self.taxonomy = taxonomy
         self.rules = tuple(rules)
         self.clock = clock
+        metrics.start_bulk(self.name)
 
     async def handle(self, events: list[Event]) -> Handled:
         outcomes: list[Outcome] = [DONE] * len(events)
@@ -187,9 +189,11 @@ class IndexStage:
             self._collect_emits(written, set())
             return {}
         # Only each item's status and error: the full answer costs more to parse than to send.
+        sent = time.perf_counter()
         response = await self.es.bulk(
             operations=operations, filter_path="items.*.status,items.*.error"
         )
+        metrics.BULK_SECONDS.labels(self.name).observe(time.perf_counter() - sent)
         conflicted: dict[str, list[int]] = {}
         for (kind, user_id, positions), entry in zip(owners, response["items"], strict=True):
             item = next(iter(entry.values()))
@@ -201,12 +205,16 @@ class IndexStage:
                 continue
             if kind == "profile" and status == 409:
                 conflicted[user_id] = positions
+                reason = "conflict"
             elif is_retryable_status(status):
                 for position in positions:
                     outcomes[position] = retry(f"Elasticsearch answered {status}")
+                reason = "overloaded" if status == 429 else "unavailable"
             else:
                 for position in positions:
                     outcomes[position] = park(_item_reason(item))
+                reason = "rejected"
+            metrics.BULK_ITEM_FAILURES.labels(self.name, reason).inc()
         failed = {u for u, ps in users.items() if any(outcomes[p].kind != "done" for p in ps)}
         self._collect_emits(written, failed | set(conflicted))
         return conflicted

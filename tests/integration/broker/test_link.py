@@ -35,9 +35,7 @@ async def _collect(settings: Settings, queue: str, count: int) -> list[Delivery]
             if len(got) == count:
                 all_there.set()
 
-        consumer = await link.consume(
-            connection, queue, 10, deliver, settings.amqp_url_redacted
-        )
+        consumer = await link.consume(connection, queue, 10, deliver, settings.amqp_url_redacted)
         await asyncio.wait_for(all_there.wait(), 10)
         consumer.ack_through(got[-1].delivery_tag)
         return got
@@ -107,7 +105,9 @@ def test_a_cut_connection_closes_the_channel_and_later_publishes_fail_as_unavail
             await channel.publish(names.exchange, "auth.login", b"{}", _properties("before"))
             # The management API lists a new connection after its next stats round.
             cut = await asyncio.to_thread(
-                eventually, lambda: broker.cut_connections(name), message="the connection to cut"
+                eventually,
+                lambda: broker.cut_connections(settings, name),
+                message="the connection to cut",
             )
             assert cut == 1
             await asyncio.wait_for(channel.closed.wait(), 10)

@@ -99,7 +99,7 @@ def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
         eventually(lambda: search.count_events(settings) > 0, message="indexing under way")
         assert (
             eventually(
-                lambda: broker.cut_connections("authstream index worker"),
+                lambda: broker.cut_connections(settings, "authstream index worker"),
                 message="the worker's connection to cut",
             )
             == 1
