@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: demo install services services-stop services-status test test-unit test-python test-js node lint schemas bench clean
+.PHONY: demo install services services-stop services-status ops-tools test test-unit test-python test-js node lint schemas bench clean
 
 install: $(BIN)/authstream
 
@@ -22,13 +22,17 @@ services-stop:
 services-status:
 	@bash deploy/local/services.sh status
 
-test: install services test-python test-js
+# promtool, prometheus and kustomize for the operations tests (deploy/prometheus, deploy/k8s).
+ops-tools:
+	@bash deploy/local/ops-tools.sh
+
+test: install services ops-tools test-python test-js
 
 test-python:
 	$(BIN)/pytest
 
 # The fast half: pure logic, no services needed.
-test-unit: install
+test-unit: install ops-tools
 	$(BIN)/pytest tests/unit
 
 node:
