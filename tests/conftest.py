@@ -72,13 +72,15 @@ def _docker_available() -> bool:
 
 
 def _start_containers() -> tuple[ServiceUrls, list[object]]:
-    from testcontainers.community.rabbitmq import RabbitMqContainer
+    """RabbitMQ (management and Prometheus plugins on) and Elasticsearch in Docker. Only the
+    structured wait strategies: the older helpers warn, and warnings are errors here."""
     from testcontainers.core.container import DockerContainer
-    from testcontainers.core.waiting_utils import wait_for_logs
+    from testcontainers.core.wait_strategies import HttpWaitStrategy, LogMessageWaitStrategy
 
     rabbit = (
-        RabbitMqContainer("rabbitmq:3.13.7-management")
-        .with_exposed_ports(MANAGEMENT_PORT, PROMETHEUS_PORT)
+        DockerContainer("rabbitmq:3.13.7-management")
+        .with_exposed_ports(5672, MANAGEMENT_PORT, PROMETHEUS_PORT)
+        .waiting_for(LogMessageWaitStrategy("Server startup complete").with_startup_timeout(120))
         .start()
     )
     es = (
@@ -87,13 +89,12 @@ def _start_containers() -> tuple[ServiceUrls, list[object]]:
         .with_env("xpack.security.enabled", "false")
         .with_env("ES_JAVA_OPTS", "-Xms512m -Xmx512m")
         .with_exposed_ports(9200)
+        .waiting_for(HttpWaitStrategy(9200, "/_cluster/health").with_startup_timeout(180))
         .start()
     )
-    wait_for_logs(es, "started", timeout=180)
-    params = rabbit.get_connection_params()
     host = rabbit.get_container_host_ip()
     urls = ServiceUrls(
-        amqp_url=f"amqp://guest:guest@{params.host}:{params.port}/",
+        amqp_url=f"amqp://guest:guest@{host}:{rabbit.get_exposed_port(5672)}/",
         elasticsearch_url=f"http://{es.get_container_host_ip()}:{es.get_exposed_port(9200)}",
         management_url=f"http://{host}:{rabbit.get_exposed_port(MANAGEMENT_PORT)}",
         rabbitmq_prometheus_url=f"http://{host}:{rabbit.get_exposed_port(PROMETHEUS_PORT)}",

@@ -33,8 +33,12 @@ def test_the_brokers_http_urls_follow_the_amqp_host_unless_set(
     assert urls_from_environment().management_url == "http://broker.test:32772"
 
 
-def test_the_container_module_the_fallback_uses_imports_without_deprecation() -> None:
-    # pytest turns warnings into errors: the old `testcontainers.rabbitmq` path would fail here.
-    from testcontainers.community.rabbitmq import RabbitMqContainer
+def test_the_container_helpers_the_fallback_uses_import_without_deprecation() -> None:
+    # Warnings are errors in this suite: testcontainers' RabbitMqContainer and wait_for_logs warn
+    # (deprecated waits) and would break the fallback at the moment it is needed.
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.wait_strategies import HttpWaitStrategy, LogMessageWaitStrategy
 
-    assert RabbitMqContainer
+    assert DockerContainer.waiting_for  # the structured API (a container needs a Docker engine)
+    assert LogMessageWaitStrategy("Server startup complete").with_startup_timeout(120)
+    assert HttpWaitStrategy(9200, "/_cluster/health").with_startup_timeout(180)
