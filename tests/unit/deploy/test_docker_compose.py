@@ -158,14 +158,14 @@ def test_grafana_finds_its_datasource_and_dashboards() -> None:
     assert (provisioning / "datasources" / "prometheus.yml").is_file()
 
 
-def test_only_amqp_the_webhook_and_grafana_are_published_beyond_this_host() -> None:
+def test_only_the_webhook_and_grafana_are_published_beyond_this_host() -> None:
     public = {
         (name, port.split(":")[-1])
         for name, service in SERVICES.items()
         for port in service.get("ports", [])
         if not port.startswith("127.0.0.1:")
     }
-    assert public == {("rabbitmq", "5672"), ("authstream-ingest", "8383"), ("grafana", "3000")}
+    assert public == {("authstream-ingest", "8383"), ("grafana", "3000")}
 
 
 def test_the_tls_override_publishes_amqps_with_the_sample_config() -> None:

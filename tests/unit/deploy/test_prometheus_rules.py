@@ -55,3 +55,11 @@ def test_every_alert_has_a_unit_test_that_expects_it_to_fire() -> None:
     }
     assert defined - firing == set(), "alerts no test expects to fire"
     assert firing - defined == set(), "tests of alerts that do not exist"
+
+
+def test_every_alert_is_explained_in_the_readme() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("### Alerts") : readme.index("### Scaling")]
+    defined = set().union(*(alerts_in(path) for path in RULES))
+    explained = {name for name in defined if f"| {name} |" in section}
+    assert defined - explained == set(), "alerts the README's table does not explain"
