@@ -58,10 +58,20 @@ def management(settings: Settings) -> httpx.Client:
     return httpx.Client(base_url=base, auth=credentials, timeout=10)
 
 
-def cut_connections(settings: Settings, name: str) -> int:
-    """Close every client connection called ``name`` from the broker's side (management API)."""
+def cut_connections(settings: Settings, name: str, consuming_from: str | None = None) -> int:
+    """Close every client connection called ``name`` from the broker's side (management API);
+    with ``consuming_from``, only those consuming from that queue: other tests on the same broker
+    run processes with the same connection names, and theirs are not ours to cut."""
     with management(settings) as api:
         connections = api.get("/api/connections").raise_for_status().json()
+        if consuming_from is not None:
+            consumers = api.get("/api/consumers").raise_for_status().json()
+            ours = {
+                c["channel_details"]["connection_name"]
+                for c in consumers
+                if c["queue"]["name"] == consuming_from
+            }
+            connections = [c for c in connections if c["name"] in ours]
         cut = 0
         for connection in connections:
             if (connection.get("client_properties") or {}).get("connection_name") == name:
