@@ -4,14 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: demo install services services-stop services-status test test-unit test-python test-js node lint schemas bench clean
+.PHONY: demo install services services-stop services-status ops-tools constraints test test-unit test-python test-js node lint schemas bench clean
 
 install: $(BIN)/authstream
 
-$(BIN)/authstream: pyproject.toml
+# Exactly the versions pinned in deploy/constraints.txt (the image installs the same ones).
+$(BIN)/authstream: pyproject.toml deploy/constraints.txt
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { bash -c 'source deploy/local/common.sh; apt_install python3-venv'; $(PYTHON) -m venv $(VENV); }
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev]' -c deploy/constraints.txt
 	@touch $@
+
+# Re-pin every dependency (runtime and dev) from a fresh resolve of pyproject.toml: run it after
+# changing dependencies; tests/unit/deploy/test_constraints.py fails until the pins match.
+constraints:
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/pip install -q -e '.[dev]'
+	{ echo '# Pinned dependencies of authstream (runtime and dev): `make constraints` regenerates this file.'; \
+	  .constraints-venv/bin/pip freeze --exclude-editable | LC_ALL=C sort -f; } > deploy/constraints.txt
+	rm -rf .constraints-venv
 
 services:
 	bash deploy/local/services.sh start
@@ -22,13 +33,17 @@ services-stop:
 services-status:
 	@bash deploy/local/services.sh status
 
-test: install services test-python test-js
+# promtool, prometheus and kustomize for the operations tests (deploy/prometheus, deploy/k8s).
+ops-tools:
+	@bash deploy/local/ops-tools.sh
+
+test: install services ops-tools test-python test-js
 
 test-python:
 	$(BIN)/pytest
 
 # The fast half: pure logic, no services needed.
-test-unit: install
+test-unit: install ops-tools
 	$(BIN)/pytest tests/unit
 
 node:

@@ -9,9 +9,8 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
+from consumers.broker.leftovers import management_api
 from consumers.core.settings import Settings
-
-MANAGEMENT_URL = "http://127.0.0.1:15672"
 
 
 @contextmanager
@@ -52,10 +51,27 @@ def message_count(settings: Settings, queue: str) -> int:
         return int(ch.queue_declare(queue, passive=True).method.message_count)
 
 
-def cut_connections(name: str) -> int:
-    """Close every client connection called ``name`` from the broker's side (management API)."""
-    with httpx.Client(base_url=MANAGEMENT_URL, auth=("guest", "guest"), timeout=10) as api:
+def management(settings: Settings) -> httpx.Client:
+    """RabbitMQ's HTTP API for these settings (the ``settings`` fixture points it at the broker
+    the tests use, local or in a container)."""
+    base, credentials, _ = management_api(settings)
+    return httpx.Client(base_url=base, auth=credentials, timeout=10)
+
+
+def cut_connections(settings: Settings, name: str, consuming_from: str | None = None) -> int:
+    """Close every client connection called ``name`` from the broker's side (management API);
+    with ``consuming_from``, only those consuming from that queue: other tests on the same broker
+    run processes with the same connection names, and theirs are not ours to cut."""
+    with management(settings) as api:
         connections = api.get("/api/connections").raise_for_status().json()
+        if consuming_from is not None:
+            consumers = api.get("/api/consumers").raise_for_status().json()
+            ours = {
+                c["channel_details"]["connection_name"]
+                for c in consumers
+                if c["queue"]["name"] == consuming_from
+            }
+            connections = [c for c in connections if c["name"] in ours]
         cut = 0
         for connection in connections:
             if (connection.get("client_properties") or {}).get("connection_name") == name:

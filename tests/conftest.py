@@ -4,6 +4,8 @@ They connect to AUTHSTREAM_AMQP_URL / AUTHSTREAM_ELASTICSEARCH_URL (default: the
 that `make services` starts). When nothing answers there and a Docker engine is available, they
 start containers with testcontainers; otherwise the tests fail with a message saying to run
 `make services`. Each test gets its own name prefix, so tests never see each other's data.
+Tests reach RabbitMQ's management API (and its Prometheus endpoint) through ``services`` too, never
+through a fixed address: containers publish those ports wherever Docker puts them.
 """
 
 import asyncio
@@ -16,18 +18,36 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import structlog
 
 from consumers.cli.setup import remove_everything
 from consumers.core.settings import Settings
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_ES_URL = "http://127.0.0.1:9200"
+MANAGEMENT_PORT, PROMETHEUS_PORT = 15672, 15692
 
 
 @dataclass(frozen=True)
 class ServiceUrls:
     amqp_url: str
     elasticsearch_url: str
+    management_url: str  # RabbitMQ's HTTP API
+    rabbitmq_prometheus_url: str  # RabbitMQ's own Prometheus endpoint (rabbitmq_prometheus)
+
+
+def urls_from_environment() -> ServiceUrls:
+    """The services named by the environment; the broker's HTTP ports default to its host."""
+    amqp = os.environ.get("AUTHSTREAM_AMQP_URL", DEFAULT_AMQP_URL)
+    host = urlsplit(amqp).hostname or "127.0.0.1"
+    return ServiceUrls(
+        amqp,
+        os.environ.get("AUTHSTREAM_ELASTICSEARCH_URL", DEFAULT_ES_URL),
+        os.environ.get("AUTHSTREAM_RABBITMQ_MANAGEMENT_URL", f"http://{host}:{MANAGEMENT_PORT}"),
+        os.environ.get(
+            "AUTHSTREAM_TEST_RABBITMQ_PROMETHEUS_URL", f"http://{host}:{PROMETHEUS_PORT}"
+        ),
+    )
 
 
 def _answers(url: str, default_port: int) -> bool:
@@ -52,34 +72,39 @@ def _docker_available() -> bool:
 
 
 def _start_containers() -> tuple[ServiceUrls, list[object]]:
+    """RabbitMQ (management and Prometheus plugins on) and Elasticsearch in Docker. Only the
+    structured wait strategies: the older helpers warn, and warnings are errors here."""
     from testcontainers.core.container import DockerContainer
-    from testcontainers.core.waiting_utils import wait_for_logs
-    from testcontainers.rabbitmq import RabbitMqContainer
+    from testcontainers.core.wait_strategies import HttpWaitStrategy, LogMessageWaitStrategy
 
-    rabbit = RabbitMqContainer("rabbitmq:3.13.7-management").start()
+    rabbit = (
+        DockerContainer("rabbitmq:3.13.7-management")
+        .with_exposed_ports(5672, MANAGEMENT_PORT, PROMETHEUS_PORT)
+        .waiting_for(LogMessageWaitStrategy("Server startup complete").with_startup_timeout(120))
+        .start()
+    )
     es = (
         DockerContainer("docker.elastic.co/elasticsearch/elasticsearch:8.19.4")
         .with_env("discovery.type", "single-node")
         .with_env("xpack.security.enabled", "false")
         .with_env("ES_JAVA_OPTS", "-Xms512m -Xmx512m")
         .with_exposed_ports(9200)
+        .waiting_for(HttpWaitStrategy(9200, "/_cluster/health").with_startup_timeout(180))
         .start()
     )
-    wait_for_logs(es, "started", timeout=180)
-    params = rabbit.get_connection_params()
+    host = rabbit.get_container_host_ip()
     urls = ServiceUrls(
-        amqp_url=f"amqp://guest:guest@{params.host}:{params.port}/",
+        amqp_url=f"amqp://guest:guest@{host}:{rabbit.get_exposed_port(5672)}/",
         elasticsearch_url=f"http://{es.get_container_host_ip()}:{es.get_exposed_port(9200)}",
+        management_url=f"http://{host}:{rabbit.get_exposed_port(MANAGEMENT_PORT)}",
+        rabbitmq_prometheus_url=f"http://{host}:{rabbit.get_exposed_port(PROMETHEUS_PORT)}",
     )
     return urls, [rabbit, es]
 
 
 @pytest.fixture(scope="session")
 def services() -> Iterator[ServiceUrls]:
-    urls = ServiceUrls(
-        os.environ.get("AUTHSTREAM_AMQP_URL", DEFAULT_AMQP_URL),
-        os.environ.get("AUTHSTREAM_ELASTICSEARCH_URL", DEFAULT_ES_URL),
-    )
+    urls = urls_from_environment()
     if _answers(urls.amqp_url, 5672) and _answers(urls.elasticsearch_url, 9200):
         yield urls
         return
@@ -103,7 +128,10 @@ def settings(services: ServiceUrls, monkeypatch: pytest.MonkeyPatch) -> Iterator
     env = {
         "AUTHSTREAM_AMQP_URL": services.amqp_url,
         "AUTHSTREAM_ELASTICSEARCH_URL": services.elasticsearch_url,
+        "AUTHSTREAM_RABBITMQ_MANAGEMENT_URL": services.management_url,
         "AUTHSTREAM_NAME_PREFIX": prefix,
+        # Off unless a test asks for it: processes started by tests must not fight over 9464.
+        "AUTHSTREAM_METRICS_PORT": "0",
         "AUTHSTREAM_RETRY_DELAYS_MS": "[200, 1000]",
         "AUTHSTREAM_LOG_FORMAT": "json",
     }
@@ -112,6 +140,14 @@ def settings(services: ServiceUrls, monkeypatch: pytest.MonkeyPatch) -> Iterator
     settings = Settings()
     yield settings
     asyncio.run(remove_everything(settings))
+
+
+@pytest.fixture(autouse=True)
+def _logs_follow_the_current_stderr() -> Iterator[None]:
+    """``main()`` binds logging to the stderr of its test, which capsys closes afterwards; a later
+    test that logs without calling ``main()`` would write to the closed stream."""
+    yield
+    structlog.reset_defaults()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

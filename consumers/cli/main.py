@@ -24,7 +24,7 @@ from consumers.core.logs import configure_logging
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.demo.run import run_demo
-from consumers.pipeline import metrics
+from consumers.pipeline import health
 from consumers.pipeline.run import run_stages
 from consumers.stages.catalog import CATALOG, stages_to_run
 from consumers.store import elastic
@@ -83,8 +83,9 @@ async def _check(settings: Settings) -> None:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     stages = stages_to_run(settings, args.stage)
     tune_for_throughput()
-    metrics.serve(settings)
-    asyncio.run(run_stages(settings, stages))
+    probes = health.Health()
+    health.serve(settings, probes)
+    asyncio.run(run_stages(settings, stages, health=probes))
     return EXIT_OK
 
 

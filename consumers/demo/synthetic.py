@@ -172,11 +172,10 @@ def synthetic_tenant(
         )
         last_login = signup
         for k in range(logins):
-            last_login = last_login + timedelta(
-                days=rng.randint(1, 20), minutes=rng.randint(0, 600)
-            )
-            if last_login > now:
-                break
+            at = last_login + timedelta(days=rng.randint(1, 20), minutes=rng.randint(0, 600))
+            if at > now:
+                break  # the future: not a login yet (and not a time any event may carry)
+            last_login = at
             user = user | {"logins_count": k + 2, "last_login": last_login.isoformat()}
             events.append(
                 synthetic_event(

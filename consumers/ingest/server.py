@@ -9,6 +9,7 @@ become events (no user, no log id) are skipped and listed in the answer, never r
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from consumers.ingest.guards import (
     read_body,
     required_token,
 )
+from consumers.pipeline import health, metrics
 from consumers.pipeline.decode import decode_event
 from schemas import Event
 
@@ -110,7 +112,25 @@ async def publish_all(
     raise BrokerUnavailable(f"lost the broker while publishing: {first}")
 
 
-def build_app(settings: Settings) -> web.Application:
+@web.middleware
+async def count_answers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every answer to Auth0 by status: 401s and 503s are what pause a Log Stream."""
+    if request.path != PATH:
+        return await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # 413 from aiohttp's size limit, among others
+        metrics.INGEST_REQUESTS.labels(str(exc.status)).inc()
+        raise
+    metrics.INGEST_REQUESTS.labels(str(response.status)).inc()
+    return response
+
+
+def build_app(settings: Settings, probes: health.Health | None = None) -> web.Application:
+    """The webhook app; ``probes`` (the metrics port's /healthz and /readyz) learns whether the
+    broker takes events, and the app keeps its heartbeat."""
     secret = settings.ingest_token.get_secret_value() if settings.ingest_token else None
     token = required_token(secret, "AUTHSTREAM_INGEST_TOKEN")
     outbound = ReopeningChannel(settings)
@@ -137,12 +157,14 @@ def build_app(settings: Settings) -> web.Application:
                 skipped.append({"record": position, "reason": exc.reason})
         if skipped:
             log.warning("log records skipped", skipped=len(skipped), first=skipped[0]["reason"])
+            metrics.INGEST_EVENTS.labels("skipped").inc(len(skipped))
         try:
             if events:
                 await publish_all(outbound, events, settings)
         except AuthstreamError as exc:  # broker down, or not set up: Auth0 retries the batch
             log.warning("events not published; Auth0 will retry", error=str(exc))
             return web.json_response({"error": "broker unavailable, retry later"}, status=503)
+        metrics.INGEST_EVENTS.labels("published").inc(len(events))
         return web.json_response(
             {
                 "published": len(events),
@@ -158,22 +180,44 @@ def build_app(settings: Settings) -> web.Application:
             return web.json_response({"status": "broker unavailable"}, status=503)
         return web.json_response({"status": "ok"})
 
+    async def broker_takes_events() -> str | None:
+        try:
+            await outbound.get()
+        except AuthstreamError as exc:
+            return str(exc)
+        return None
+
     async def close(app: web.Application) -> None:
         await outbound.drop()
 
+    async def watched(app: web.Application) -> AsyncIterator[None]:
+        if probes is None:
+            yield
+            return
+        stop = asyncio.Event()
+        probes.add("rabbitmq", broker_takes_events)
+        watching = asyncio.create_task(probes.watch(stop))
+        yield
+        stop.set()
+        await watching
+
+    metrics.start_ingest()
     # Bodies above the limit are answered 413 by aiohttp before they are read into memory.
     app = web.Application(
         client_max_size=settings.ingest_max_bytes,
-        middlewares=[concurrency_limit(settings.ingest_max_concurrent)],
+        middlewares=[count_answers, concurrency_limit(settings.ingest_max_concurrent)],
     )
     app.router.add_post(PATH, receive)
     app.router.add_get("/healthz", healthz)
+    app.cleanup_ctx.append(watched)
     app.on_cleanup.append(close)
     return app
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    app = build_app(settings)
+    probes = health.Health()
+    app = build_app(settings, probes)
+    health.serve(settings, probes)  # /metrics, /healthz, /readyz on AUTHSTREAM_METRICS_PORT
     log.info("ingest listening", url=f"http://{host}:{port}{PATH}")
     web.run_app(
         app,

@@ -1,14 +1,35 @@
-"""Prometheus metrics of the workers, served by ``authstream run`` on AUTHSTREAM_METRICS_PORT.
+"""Prometheus metrics of every process that does work, served on AUTHSTREAM_METRICS_PORT by
+``pipeline.health`` (with ``/healthz`` and ``/readyz``).
 
 Names follow Prometheus conventions (``_total`` counters, base units). Every series is labelled
-by stage, so one dashboard serves all stages and each stage scales and alerts on its own.
+by stage, so one dashboard serves all stages and each stage scales and alerts on its own. The
+``start_*`` functions create a process's label sets before any work, so rates, ``absent()`` and
+alerts see zeros from the first scrape instead of series that appear only after the first batch.
 """
 
-import prometheus_client
-from prometheus_client import Counter, Gauge, Histogram
+import platform
 
-from consumers.core.errors import ConfigurationError
-from consumers.core.settings import Settings
+from prometheus_client import Counter, Gauge, Histogram, Info
+
+from consumers import __version__
+
+OUTCOMES = ("done", "retry", "park")
+# Why Elasticsearch did not take a bulk item: a profile someone else wrote since we read it (folded
+# again), 429 (retried), 5xx (retried), any other 4xx (the event is parked).
+BULK_FAILURE_REASONS = ("conflict", "overloaded", "unavailable", "rejected")
+THIRD_PARTY_OUTCOMES = (
+    "ok",
+    "enriched",
+    "not_found",
+    "error",
+    "rate_limited",
+    "unavailable",
+    "auth_rejected",
+)
+# Backfills carry when things happened long ago: their age says nothing about how far behind
+# the stream is, so they stay out of the lag histogram.
+BACKFILL_SOURCES = frozenset({"auth0-sync"})
+INGEST_ANSWERS = ("200", "400", "401", "413", "503")
 
 MESSAGES = Counter(
     "authstream_messages_total",
@@ -45,6 +66,24 @@ DEPENDENCY_DOWN = Gauge(
 RECONNECTS = Counter(
     "authstream_broker_reconnects_total", "Times the stage lost its broker connection.", ["stage"]
 )
+LAG = Histogram(
+    "authstream_event_lag_seconds",
+    "From an event's occurred_at to the ack of the batch that completed it (backfills excluded).",
+    ["stage"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 21600),
+)
+BULK_SECONDS = Histogram(
+    "authstream_bulk_duration_seconds",
+    "One Elasticsearch bulk request, from sending it to its answer.",
+    ["stage"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+BULK_ITEM_FAILURES = Counter(
+    "authstream_bulk_item_failures_total",
+    "Bulk items Elasticsearch did not take, by reason (conflict: folded again; overloaded, "
+    "unavailable: retried; rejected: parked).",
+    ["stage", "reason"],
+)
 THIRD_PARTY_CALLS = Counter(
     "authstream_third_party_calls_total",
     "Calls to third-party APIs by provider and outcome (enriched, not_found, error, "
@@ -61,21 +100,65 @@ CIRCUIT_OPEN = Gauge(
     "1 while calls to the provider are suspended after repeated failures.",
     ["provider"],
 )
+BUDGET_LIMIT = Gauge(
+    "authstream_third_party_budget_limit",
+    "Calls the provider's budget allows per period.",
+    ["provider", "period"],
+)
 AUTH_REJECTED = Gauge(
     "authstream_third_party_auth_rejected",
     "1 while the provider rejects authstream's credentials (the stage holds its work).",
     ["provider"],
 )
+INGEST_REQUESTS = Counter(
+    "authstream_ingest_requests_total",
+    "Log Stream deliveries answered by `authstream ingest`, by HTTP status.",
+    ["code"],
+)
+INGEST_EVENTS = Counter(
+    "authstream_ingest_events_total",
+    "Log records received by `authstream ingest`: published (confirmed) or skipped (no user).",
+    ["outcome"],
+)
+BUILD = Info("authstream_build", "The running authstream: version and Python.")
+BUILD.info({"version": __version__, "python": platform.python_version()})
+HEARTBEAT = Gauge(
+    "authstream_heartbeat_timestamp_seconds",
+    "When the process's event loop last turned (Unix time); /healthz fails when it is stale.",
+)
 
 
-def serve(settings: Settings) -> None:
-    """Expose /metrics in a background thread (0 disables)."""
-    if not settings.metrics_port:
-        return
-    try:
-        prometheus_client.start_http_server(settings.metrics_port, addr=settings.metrics_host)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: "
-            f"{exc.strerror} (set AUTHSTREAM_METRICS_PORT, or 0 to turn metrics off)"
-        ) from None
+def start_stage(stage: str) -> None:
+    """Every series of a stage, at zero, before its first batch."""
+    for outcome in OUTCOMES:
+        MESSAGES.labels(stage, outcome)
+    DUPLICATES.labels(stage)
+    BATCH_SECONDS.labels(stage)
+    BATCH_SIZE.labels(stage)
+    LAG.labels(stage)
+    DEPENDENCY_DOWN.labels(stage).set(0)
+    RECONNECTS.labels(stage)
+
+
+def start_bulk(stage: str) -> None:
+    """The bulk series of a stage that writes to Elasticsearch in bulk."""
+    BULK_SECONDS.labels(stage)
+    for reason in BULK_FAILURE_REASONS:
+        BULK_ITEM_FAILURES.labels(stage, reason)
+    DROPPED.labels(stage, "erased")
+
+
+def start_provider(provider: str) -> None:
+    """Every series of a third-party provider: calls by outcome, circuit and credentials state."""
+    for outcome in THIRD_PARTY_OUTCOMES:
+        THIRD_PARTY_CALLS.labels(provider, outcome)
+    CIRCUIT_OPEN.labels(provider).set(0)
+    AUTH_REJECTED.labels(provider).set(0)
+
+
+def start_ingest() -> None:
+    """The ingest series: answers by status, records by outcome."""
+    for code in INGEST_ANSWERS:
+        INGEST_REQUESTS.labels(code)
+    for outcome in ("published", "skipped"):
+        INGEST_EVENTS.labels(outcome)

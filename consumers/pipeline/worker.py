@@ -10,6 +10,7 @@ tags belong to a channel, so nothing from the old one is ever acked on the new o
 """
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -87,6 +88,12 @@ class Worker:
         self.names = Names(settings.name_prefix)
         self.queue = self.names.work_queue(stage.name)
         self.processed = 0
+        self.consuming = False  # read by the readiness probe (pipeline.health)
+        metrics.start_stage(stage.name)
+
+    async def ready(self) -> str | None:
+        """A readiness check: None while this worker consumes from its queue."""
+        return None if self.consuming else f"not consuming from {self.queue} (no broker session)"
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set, reconnecting whenever the broker goes away."""
@@ -125,6 +132,7 @@ class Worker:
             publish = await link.confirm_channel(connection, where)
             log.info("consuming", queue=self.queue, prefetch=self.settings.prefetch)
             backoff.reset()
+            self.consuming = True
             while not stop.is_set():
                 batch = await self._collect(inbox, stop)
                 if lost.is_set():
@@ -138,6 +146,7 @@ class Worker:
             # Unprocessed deliveries go back to the queue when the channel closes.
             consumer.cancel()
         finally:
+            self.consuming = False
             await link.close_connection(connection)
 
     async def _collect(
@@ -188,6 +197,7 @@ class Worker:
         consumer.ack_through(batch[-1].delivery_tag)
         self.processed += len(batch)
         self._observe(outcomes, asyncio.get_running_loop().time() - started)
+        self._observe_lag(events, [outcomes[p] for p in positions])
 
     def _observe(self, outcomes: Sequence[Outcome | None], seconds: float) -> None:
         stage = self.stage.name
@@ -197,6 +207,16 @@ class Worker:
             settled = sum(1 for o in outcomes if (o.kind if o else "done") == kind)
             if settled:
                 metrics.MESSAGES.labels(stage, kind).inc(settled)
+
+    def _observe_lag(self, events: list[Event], outcomes: Sequence[Outcome | None]) -> None:
+        """End-to-end lag at ack: now - occurred_at of each event this stage completed."""
+        now = time.time()
+        lag = metrics.LAG.labels(self.stage.name)
+        for event, outcome in zip(events, outcomes, strict=True):
+            if (outcome is None or outcome.kind == "done") and (
+                event.source not in metrics.BACKFILL_SOURCES
+            ):
+                lag.observe(max(0.0, now - event.occurred_at.timestamp()))
 
     async def _handle(self, events: list[Event], stop: asyncio.Event) -> Handled:
         """Run the stage; while a dependency is down, hold the batch and back off."""

@@ -159,10 +159,8 @@ class EnrichStage:
             for name, enricher in enrichers.items()
         }
         self._asking: dict[str, asyncio.Future[Cached]] = {}  # cache key -> the call under way
-        for name, provider in self.providers.items():
-            metrics.BUDGET_REMAINING.labels(name, "day").set(provider.budget.remaining)
-            metrics.CIRCUIT_OPEN.labels(name).set(0)
-            metrics.AUTH_REJECTED.labels(name).set(0)
+        for name in self.providers:
+            metrics.start_provider(name)
 
     async def handle(self, events: list[Event]) -> Handled:
         outcomes: list[Outcome] = [DONE] * len(events)

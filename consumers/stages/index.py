@@ -15,6 +15,7 @@ which publishes them with confirms before it acks. The index stage is the only c
 events and the only writer of profiles.
 """
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -111,6 +112,7 @@ class IndexStage:
         self.rules = tuple(rules)
         self.erasure_queues = tuple(erasure_queues)
         self.clock = clock
+        metrics.start_bulk(self.name)
 
     async def handle(self, events: list[Event]) -> Handled:
         outcomes: list[Outcome] = [DONE] * len(events)
@@ -248,10 +250,12 @@ class IndexStage:
             self._collect_emits(written, set())
             return {}
         # Only each item's status and error: the full answer costs more to parse than to send.
+        sent = time.perf_counter()
         response = await self.es.bulk(
             operations=operations,
             filter_path="items.*.status,items.*._index,items.*._id,items.*.error",
         )
+        metrics.BULK_SECONDS.labels(self.name).observe(time.perf_counter() - sent)
         conflicted: dict[str, list[int]] = {}
         held: list[str] = []
         for (kind, user_id, positions), entry in zip(owners, response["items"], strict=True):
@@ -270,8 +274,10 @@ class IndexStage:
                 continue
             if kind == "profile" and status == 409:
                 conflicted[user_id] = positions
+                reason = "conflict"
             elif _holds(item):
                 held.append(_item_reason(item))
+                reason = "overloaded" if status == 429 else "unavailable"
             elif status in (401, 403):
                 raise ConfigurationError(
                     f"Elasticsearch refused to write ({status}): {_item_reason(item)}; "
@@ -280,6 +286,8 @@ class IndexStage:
             else:
                 for position in positions:
                     outcomes[position] = park(_item_reason(item))
+                reason = "rejected"
+            metrics.BULK_ITEM_FAILURES.labels(self.name, reason).inc()
         if held:
             raise _Hold(f"Elasticsearch cannot take writes now ({len(held)} refused): {held[0]}")
         failed = {u for u, ps in users.items() if any(outcomes[p].kind != "done" for p in ps)}

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from consumers.core.errors import ThirdPartyRateLimited
+from consumers.pipeline import metrics
 from consumers.store.state import StateStore
 
 Period = Literal["day", "month"]
@@ -36,6 +37,9 @@ class CallBudget:
         self.period = period
         self.clock = clock
         self.remaining = limit  # as last seen; for the metric
+        # Here rather than in each stage: every budget is on the dashboard and under the alert.
+        metrics.BUDGET_LIMIT.labels(provider, period).set(limit)
+        metrics.BUDGET_REMAINING.labels(provider, period).set(limit)
 
     async def spend(self, calls: int = 1) -> None:
         """Take ``calls`` from the budget, or raise ThirdPartyRateLimited until the next period."""
@@ -46,8 +50,10 @@ class CallBudget:
             used = await self.state.take(key, self.limit, {"provider": self.provider})
             if used is None:
                 self.remaining = 0
+                metrics.BUDGET_REMAINING.labels(self.provider, self.period).set(0)
                 raise ThirdPartyRateLimited(
                     f"the {self.period}ly {self.provider} budget of {self.limit:,} calls is spent",
                     (next_start - now).total_seconds(),
                 )
             self.remaining = self.limit - used
+            metrics.BUDGET_REMAINING.labels(self.provider, self.period).set(self.remaining)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Local RabbitMQ from Debian's rabbitmq-server package, on 127.0.0.1:5672
-# (management UI/API on 127.0.0.1:15672). Idempotent: reuses a broker that
-# already answers, installs the package only when it is missing.
+# (management UI/API on 127.0.0.1:15672, Prometheus metrics on 127.0.0.1:15692).
+# Idempotent: reuses a broker that already answers, installs the package only when it is missing.
 #   rabbitmq.sh start | stop | status
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 AMQP_PORT=5672
 MGMT_PORT=15672
+PROMETHEUS_PORT=15692
 MARKER="$STATE_DIR/rabbitmq.started"
 # Erlang schedulers spin while waiting for work. On a box whose cores the broker shares with
 # Elasticsearch and the workers, that spinning takes CPU from them (BENCHMARKS.md): turn it off.
@@ -18,14 +19,17 @@ start() {
     return
   fi
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
-  # Loopback only, and the management plugin (HTTP API used by operators and tests).
+  # Loopback only; the management plugin (HTTP API used by operators and tests) and the
+  # Prometheus plugin (per-queue depth and consumers, scraped in the operations tests).
   as_root mkdir -p /etc/rabbitmq/conf.d
   as_root tee /etc/rabbitmq/conf.d/50-authstream.conf >/dev/null <<CONF
 listeners.tcp.default = 127.0.0.1:$AMQP_PORT
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $MGMT_PORT
+prometheus.tcp.ip = 127.0.0.1
+prometheus.tcp.port = $PROMETHEUS_PORT
 CONF
-  as_root rabbitmq-plugins enable --offline rabbitmq_management >/dev/null
+  as_root rabbitmq-plugins enable --offline rabbitmq_management rabbitmq_prometheus >/dev/null
   log "starting RabbitMQ"
   # The Debian wrapper drops to the rabbitmq user; there is no init system to ask here.
   as_root env RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$ERL_ARGS" \

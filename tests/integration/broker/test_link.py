@@ -105,7 +105,9 @@ def test_a_cut_connection_closes_the_channel_and_later_publishes_fail_as_unavail
             await channel.publish(names.exchange, "auth.login", b"{}", _properties("before"))
             # The management API lists a new connection after its next stats round.
             cut = await asyncio.to_thread(
-                eventually, lambda: broker.cut_connections(name), message="the connection to cut"
+                eventually,
+                lambda: broker.cut_connections(settings, name),
+                message="the connection to cut",
             )
             assert cut == 1
             await asyncio.wait_for(channel.closed.wait(), 10)

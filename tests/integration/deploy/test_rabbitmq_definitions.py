@@ -10,12 +10,12 @@ import uuid
 from collections.abc import Iterator
 from urllib.parse import quote, urlsplit
 
-import httpx
 import pika
 import pika.exceptions
 import pytest
 from pydantic import SecretStr
 
+import tests.broker
 from consumers.broker import admin, parking_lot
 from consumers.broker.topology import declare_topology
 from consumers.cli.setup import topology_for
@@ -25,7 +25,6 @@ from consumers.stages.catalog import CATALOG
 from tests.helpers import REPO_ROOT
 
 DEFINITIONS = REPO_ROOT / "deploy" / "rabbitmq" / "definitions.json"
-MANAGEMENT_URL = "http://127.0.0.1:15672"
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ def broker(settings: Settings) -> Iterator[dict[str, str]]:
     tag = uuid.uuid4().hex[:6]
     users = {p["user"]: f"t{tag}-{p['user']}" for p in definitions["permissions"]}
     password = uuid.uuid4().hex
-    with httpx.Client(base_url=MANAGEMENT_URL, auth=operator, timeout=10) as api:
+    with tests.broker.management(settings) as api:
         api.put(f"/api/vhosts/{vhost}").raise_for_status()
         everything = {"configure": ".*", "write": ".*", "read": ".*"}
         api.put(f"/api/permissions/{vhost}/{operator[0]}", json=everything).raise_for_status()

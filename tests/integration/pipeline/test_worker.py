@@ -93,7 +93,9 @@ def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
         eventually(lambda: (search.count_events(settings) or 0) > 0, message="indexing under way")
         assert (
             eventually(
-                lambda: broker.cut_connections("authstream index worker"),
+                lambda: broker.cut_connections(
+                    settings, "authstream index worker", names.work_queue("index")
+                ),
                 message="the worker's connection to cut",
             )
             == 1

@@ -87,7 +87,12 @@ def test_connections_cut_between_writes_and_acks_lose_no_work_request_and_ask_no
     before = sample("authstream_broker_reconnects_total", stage="index")
     with running(small, ("index", "enrich")):
         for _ in range(3):  # cut the index worker's connection three times mid-stream
-            eventually(lambda: broker.cut_connections("authstream index worker"), timeout=30)
+            eventually(
+                lambda: broker.cut_connections(
+                    settings, "authstream index worker", names.work_queue("index")
+                ),
+                timeout=30,
+            )
         eventually(
             lambda: sample("authstream_broker_reconnects_total", stage="index") >= before + 3,
             message="three reconnects",

@@ -141,9 +141,12 @@ def test_a_document_elasticsearch_rejects_is_parked_and_the_rest_of_the_batch_in
     # Valid for the contract, refused by the events mapping (flattened fields nest at most 20).
     too_deep = envelope(type="behavior.page_viewed", user=user(9), data=nested(25))
     publish_events([good[0], too_deep, good[1], good[2]], tmp_path)
+    rejected = {"stage": "index", "reason": "rejected"}
+    before = sample("authstream_bulk_item_failures_total", **rejected)
     with running(settings):
         eventually(lambda: search.count_events(settings) == 3, message="the good events")
         eventually(lambda: broker.message_count(settings, names.parking_lot("index")) == 1)
+    assert sample("authstream_bulk_item_failures_total", **rejected) == before + 1
     [(_, properties, body)] = broker.drain(settings, names.parking_lot("index"))
     assert properties.message_id == too_deep["event_id"] and body == dumps(too_deep)
     assert "Elasticsearch rejected the document" in properties.headers["x-authstream-error"]
@@ -168,12 +171,15 @@ def test_a_blocked_cluster_holds_the_batch_without_spending_attempts(
         with running(settings):
             retried = {"stage": "index", "outcome": "retry"}
             before = sample("authstream_messages_total", **retried)
+            overloaded = {"stage": "index", "reason": "overloaded"}
+            items_before = sample("authstream_bulk_item_failures_total", **overloaded)
             eventually(
                 lambda: sample("authstream_dependency_down", stage="index") == 1,
                 message="the batch held",
             )
             assert sample("authstream_messages_total", **retried) == before
             assert broker.message_count(settings, names.retry_queue("index", 200)) == 0
+            assert sample("authstream_bulk_item_failures_total", **overloaded) >= items_before + 2
             with search.client(settings) as es:
                 es.indices.put_settings(
                     index=names.events_stream,
