@@ -4,6 +4,8 @@ Per batch: one ``mget`` of the users' current profiles, the pure fold (``consume
 one ``bulk`` with every event document (``create``, ``_id`` = event_id: a 409 means already stored)
 and every changed profile (written only if nobody else wrote it since we read it: ``if_seq_no``).
 A profile that lost that race is read and folded again. Item errors are classified per event.
+Events that say they build no profile (``data.builds_profile: false``: Auth0 admin and machine
+records, failed logins of unknown users) are stored as event documents only.
 
 Each write also derives what the other stages need (``stages.derived``: ``profile.changed``, work
 requests), kept in the profile's outbox by the same write; the stage hands them to the worker,
@@ -69,6 +71,12 @@ def event_document(event: Event, ingested: datetime) -> dict[str, Any]:
     return document
 
 
+def builds_no_profile(event: Event) -> bool:
+    """An event that is history only: a publisher says so with ``data.builds_profile: false``
+    (the Log Stream mapping does, for records that are not about a customer's own account)."""
+    return event.data.get("builds_profile") is False
+
+
 def _item_reason(item: dict[str, Any]) -> str:
     error = item.get("error") or {}
     if isinstance(error, dict):
@@ -102,10 +110,16 @@ class IndexStage:
         outcomes: list[Outcome] = [DONE] * len(events)
         self._emits: list[Emit] = []
         by_user: dict[str, list[int]] = defaultdict(list)
+        history_only: list[int] = []
         for position, event in enumerate(events):
-            by_user[event.user.user_id].append(position)
+            if builds_no_profile(event):
+                history_only.append(position)
+            else:
+                by_user[event.user.user_id].append(position)
         pending = dict(by_user)
         with elasticsearch_errors(self.settings):
+            if history_only:
+                await self._index_history_only(events, history_only, outcomes)
             for _ in range(CONFLICT_ROUNDS):
                 if not pending:
                     break
@@ -210,6 +224,39 @@ class IndexStage:
         failed = {u for u, ps in users.items() if any(outcomes[p].kind != "done" for p in ps)}
         self._collect_emits(written, failed | set(conflicted))
         return conflicted
+
+    async def _index_history_only(
+        self, events: list[Event], positions: list[int], outcomes: list[Outcome]
+    ) -> None:
+        """Event documents only, for events that build no profile (``builds_no_profile``); an
+        erased user's tombstone still refuses them."""
+        named = sorted({events[p].user.user_id for p in positions})
+        current = await self._current(named)
+        erased = {u for u, (profile, _, _) in current.items() if profile and profile.deleted_at}
+        kept = [p for p in positions if events[p].user.user_id not in erased]
+        if not kept:
+            return
+        now = self.clock()
+        operations: list[dict[str, Any]] = []
+        for position in kept:
+            event = events[position]
+            operations += [
+                {"create": {"_index": self.names.events_stream, "_id": event.event_id}},
+                event_document(event, now),
+            ]
+        response = await self.es.bulk(
+            operations=operations, filter_path="items.*.status,items.*.error"
+        )
+        for position, entry in zip(kept, response["items"], strict=True):
+            item = next(iter(entry.values()))
+            if item["status"] < 300:
+                continue
+            if item["status"] == 409:
+                metrics.DUPLICATES.labels(self.name).inc()
+            elif is_retryable_status(item["status"]):
+                outcomes[position] = retry(f"Elasticsearch answered {item['status']}")
+            else:
+                outcomes[position] = park(_item_reason(item))
 
     def _derive(self, before: Profile | None, after: Profile, cause: Event, now: datetime) -> None:
         change = Change(before, after, cause, changed_fields(before, after), now)
