@@ -92,3 +92,17 @@ def default_tenant(settings: Settings) -> str | None:
         )
     except ConfigurationError:
         return None
+
+
+def history_only_families(settings: Settings) -> frozenset[str]:
+    """``AUTHSTREAM_AUTH0_LOGS_HISTORY_ONLY``, checked against the catalogue's families."""
+    from consumers.ingest.auth0_log_types import catalogue  # data loaded only when needed
+
+    chosen = {f.strip() for f in settings.auth0_logs_history_only.split(",") if f.strip()}
+    unknown = sorted(chosen - catalogue().families.keys())
+    if unknown:
+        raise ConfigurationError(
+            f"AUTHSTREAM_AUTH0_LOGS_HISTORY_ONLY: unknown family {', '.join(unknown)}; "
+            f"known: {', '.join(catalogue().families)}"
+        )
+    return frozenset(chosen)

@@ -19,7 +19,7 @@ import orjson
 import structlog
 from elasticsearch import AsyncElasticsearch
 
-from consumers.auth0 import default_tenant
+from consumers.auth0 import default_tenant, history_only_families
 from consumers.auth0.client import ManagementClient
 from consumers.broker.publisher import Publisher, open_publisher
 from consumers.core.errors import BrokerUnavailable, InvalidEvent
@@ -71,10 +71,11 @@ async def indexed(es: AsyncElasticsearch, names: Names, ids: list[str]) -> set[s
 async def _publish(
     logs: list[dict[str, Any]], publisher: Publisher, settings: Settings, report: LogsReport
 ) -> None:
-    tenant = default_tenant(settings)
+    tenant, history_only = default_tenant(settings), history_only_families(settings)
     for entry in logs:
         try:
-            envelope = envelope_from({"log_id": entry.get("log_id"), "data": entry}, tenant)
+            record = {"log_id": entry.get("log_id"), "data": entry}
+            envelope = envelope_from(record, tenant, history_only)
             envelope["data"]["delivered_by"] = DELIVERED_BY
             body = orjson.dumps(envelope)
             event = decode_event(body, settings.max_event_bytes)

@@ -162,6 +162,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Log Stream reconciliation interval of the auth0 stage (0: off).",
     )
+    auth0_logs_history_only: str = Field(
+        default="",
+        description="Log record families kept as history only (no profile, no counters), e.g. "
+        "'login,signup' when the post-login Action already publishes logins and signups.",
+    )
     auth0_logs_max_pages: int = Field(
         default=50, ge=1, description="Pages of 100 logs one reconciliation run reads at most."
     )

@@ -19,6 +19,7 @@ else ``details.email`` and the like; the new address for an email change), Auth0
 """
 
 import re
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import unquote
 
@@ -138,8 +139,11 @@ def _error(details: Any) -> str | None:
     return _text(error) or _text(_dig(error, "message"))
 
 
-def envelope_from(record: Any, default_tenant: str | None = None) -> dict[str, Any]:
-    """The envelope for one log record; InvalidEvent says why a record cannot become one."""
+def envelope_from(
+    record: Any, default_tenant: str | None = None, history_only: Collection[str] = ()
+) -> dict[str, Any]:
+    """The envelope for one log record; InvalidEvent says why a record cannot become one.
+    Records of the ``history_only`` families build no profile (the Action publishes those)."""
     if not isinstance(record, dict):
         raise InvalidEvent("a log record must be a JSON object")
     data = record.get("data")
@@ -153,7 +157,8 @@ def envelope_from(record: Any, default_tenant: str | None = None) -> dict[str, A
         raise InvalidEvent(f"log {log_id}: no log type")
     log_type = catalogue().lookup(code)
     named = _text(data.get("user_id"))
-    customer = named if log_type.end_user and named and not named.endswith(MACHINE_SUFFIX) else None
+    builds = log_type.end_user and log_type.family not in history_only
+    customer = named if builds and named and not named.endswith(MACHINE_SUFFIX) else None
     actor = actor_of(log_type, data)
     details = data.get("details")
     user: dict[str, Any] = {"user_id": customer or named or NO_USER}

@@ -18,7 +18,7 @@ import orjson
 import structlog
 from aiohttp import web
 
-from consumers.auth0 import default_tenant
+from consumers.auth0 import default_tenant, history_only_families
 from consumers.broker.link import ConfirmChannel
 from consumers.broker.publisher import open_events_channel, publish_event
 from consumers.core.errors import (
@@ -121,6 +121,7 @@ def build_app(settings: Settings) -> web.Application:
         )
     token = settings.ingest_token.get_secret_value()
     tenant = default_tenant(settings)  # for records that name no tenant (custom domains)
+    history_only = history_only_families(settings)
     outbound = ReopeningChannel(settings)
 
     async def receive(request: web.Request) -> web.Response:
@@ -134,7 +135,7 @@ def build_app(settings: Settings) -> web.Application:
         skipped: list[dict[str, Any]] = []
         for position, record in enumerate(records):
             try:
-                envelope = envelope_from(record, tenant)
+                envelope = envelope_from(record, tenant, history_only)
                 body = orjson.dumps(envelope)
                 # The same contract as every other way in.
                 events.append((decode_event(body, settings.max_event_bytes), body))

@@ -7,6 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
+from consumers.auth0 import history_only_families
+from consumers.core.errors import ConfigurationError
+from consumers.core.settings import Settings
 from consumers.ingest.auth0_log_types import catalogue
 from consumers.ingest.auth0_logs import NO_USER, envelope_from, tenant_of
 from consumers.pipeline.decode import decode_event
@@ -104,3 +107,14 @@ def test_the_readme_table_lists_every_family_with_its_codes() -> None:
         assert row, f"README has no row for family {family}"
         for code in known.codes_of(family):
             assert f"`{code}`" in row, f"README row {family} misses {code}"
+
+
+def test_families_the_action_publishes_can_be_kept_as_history_only() -> None:
+    login = next(r for r in RECORDS if r["data"]["type"] == "s")
+    families = history_only_families(Settings(auth0_logs_history_only="login, signup"))
+    envelope = envelope_from(login, None, families)
+    assert envelope["data"]["builds_profile"] is False
+    assert envelope["user"]["user_id"] == login["data"]["user_id"]  # still whom it is about
+    assert "builds_profile" not in envelope_from(login)["data"]
+    with pytest.raises(ConfigurationError, match="unknown family logins"):
+        history_only_families(Settings(auth0_logs_history_only="logins"))
