@@ -5,12 +5,16 @@ page is published with confirms, then the position is stored in Elasticsearch (`
 key ``auth0:sync:users``). So an interrupted sync resumes where it stopped, and the next sync
 starts where the last one ended and publishes only users changed since. A crash between a page's
 confirms and its checkpoint publishes that page again: harmless, the ids are deterministic.
+One sync runs at a time (a lease in Elasticsearch, renewed with every page).
 
 ``auto`` counts the users to sync: fewer than search's 1,000-result cap → search, else the export
 job (one job instead of many pages; the keyset walk would cover them too, ten times slower).
 """
 
+import contextlib
+import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,7 +37,7 @@ from consumers.auth0.users import (
     search_pages,
 )
 from consumers.broker.publisher import Publisher, open_publisher
-from consumers.core.errors import BrokerUnavailable, InvalidEvent
+from consumers.core.errors import AuthstreamError, BrokerUnavailable, InvalidEvent
 from consumers.core.names import Names
 from consumers.core.progress import Progress
 from consumers.core.settings import Settings
@@ -44,12 +48,18 @@ from consumers.store.state import StateStore
 log = structlog.get_logger("authstream.auth0")
 
 STATE_KEY = "auth0:sync:users"
+LEASE_KEY = "auth0:sync:lease"
+LEASE_TTL = timedelta(minutes=2)  # renewed with every page; a crashed sync's lapses soon
 # Search results trail writes by a few seconds: the next sync looks back this far (the users
 # it already published there are remembered, so they are not published again).
 SEARCH_LAG = timedelta(minutes=2)
 REJECTIONS_KEPT = 50
 
 Method = Literal["auto", "search", "export"]
+
+
+class SyncAlreadyRunning(AuthstreamError):
+    """Another sync holds the lease."""
 
 
 @dataclass
@@ -109,31 +119,105 @@ def _restore(raw: Any, lag: timedelta) -> Run | None:
     )
 
 
-async def _publish_page(
-    page: Page,
-    publisher: Publisher,
-    run: Run,
-    report: SyncReport,
-    settings: Settings,
-    tenant: str | None,
-) -> None:
-    rejected = list(page.rejected)
-    for user in page.users:
-        user_id = str(user.get("user_id") or "?")
-        try:
-            body = orjson.dumps(user_updated(user, tenant, run.method))
-            event = decode_event(body, settings.max_event_bytes)
-        except InvalidEvent as exc:
-            rejected.append(f"{user_id}: {exc.reason}")
-            continue
-        await publisher.publish(report.taken, event, body)
-        run.recent.add(user_id, version_of(user))
-    await publisher.drain()
-    if publisher.report.failures:  # nothing is checkpointed that the broker did not confirm
-        raise BrokerUnavailable(publisher.report.failures[0][1])
-    report.published = publisher.report.published
-    report.taken += page.taken
-    report.reject(rejected)
+class Sync:
+    """One ``sync auth0`` run: the pieces every page needs, and the steps."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: ManagementClient,
+        publisher: Publisher,
+        state: StateStore,
+        on_page: PageHook | None,
+        label: str,
+    ) -> None:
+        self.settings, self.client, self.publisher, self.state = settings, client, publisher, state
+        self.tenant = auth0_config(settings).tenant
+        self.on_page, self.label = on_page, label
+        self.report = SyncReport()
+        self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    async def hold(self) -> None:
+        """One sync at a time: two would fight over the checkpoint."""
+        if not await self.state.lease(LEASE_KEY, self.holder, LEASE_TTL, datetime.now(UTC)):
+            raise SyncAlreadyRunning(
+                "another `authstream sync auth0` is running (its lease lasts up to "
+                f"{LEASE_TTL.total_seconds() / 60:.0f} minutes after it stops)"
+            )
+
+    async def begin(self, method: Method, full: bool) -> Run:
+        """The interrupted run to resume, or a new one from where the last one ended."""
+        stored = {} if full else (await self.state.get(STATE_KEY) or {})
+        run = None if full else _restore(stored.get("run"), SEARCH_LAG)
+        if run is not None and method in ("auto", run.method):
+            self.report.resumed = True
+            return run
+        start = Cursor() if full else Cursor.from_json(stored.get("cursor"))
+        total = await self.client.count_users(range_query(start.bound))
+        chosen = method if method != "auto" else ("search" if total < SEARCH_CAP else "export")
+        log.info("Auth0 sync starting", method=chosen, users_to_read=total)
+        return Run(chosen, start, {}, Recent(start, SEARCH_LAG), datetime.now(UTC).isoformat())
+
+    async def walk(self, run: Run) -> None:
+        self.report.method = run.method
+        progress = Progress(self.label, None)
+        if run.method == "search":
+            position = Cursor.from_json(run.position.get("cursor")) if run.position else run.start
+            progress.total_bytes = await self.client.count_users(range_query(position.bound))
+            pages = search_pages(self.client, position)
+        else:
+
+            def sized(size: int) -> None:
+                progress.total_bytes = size  # the export file's size: progress in bytes read
+
+            pages = export_pages(
+                self.client,
+                run.start,
+                run.position.get("job_id"),
+                int(run.position.get("lines_done") or 0),
+                self.settings.auth0_export_poll_s,
+                self.settings.auth0_export_timeout_s,
+                sized,
+            )
+        done = 0
+        async for page in pages:
+            await self.publish(page, run)
+            run.position = page.position
+            checkpoint = {"cursor": run.start.to_json(), "run": run.to_json(self.report)}
+            await self.state.put(STATE_KEY, checkpoint)
+            await self.hold()  # renewed with every page
+            done = page.position.get("file_at") or done + page.taken
+            progress.update(done, self.report.taken, self.report.rejected)
+            if self.on_page is not None:
+                self.on_page(self.report)
+        progress.update(progress.total_bytes or done, self.report.taken, 0, force=True)
+        progress.close()
+
+    async def publish(self, page: Page, run: Run) -> None:
+        """Every user of the page, confirmed by the broker, before the checkpoint moves."""
+        rejected = list(page.rejected)
+        for user in page.users:
+            user_id = str(user.get("user_id") or "?")
+            try:
+                body = orjson.dumps(user_updated(user, self.tenant, run.method))
+                event = decode_event(body, self.settings.max_event_bytes)
+            except InvalidEvent as exc:
+                rejected.append(f"{user_id}: {exc.reason}")
+                continue
+            await self.publisher.publish(self.report.taken, event, body)
+            run.recent.add(user_id, version_of(user))
+        await self.publisher.drain()
+        if self.publisher.report.failures:
+            raise BrokerUnavailable(self.publisher.report.failures[0][1])
+        self.report.published = self.publisher.report.published
+        self.report.taken += page.taken
+        self.report.reject(rejected)
+
+    async def finish(self, run: Run) -> None:
+        end = run.recent.cursor()
+        completed = {"completed_at": datetime.now(UTC).isoformat(), "method": run.method}
+        await self.state.put(STATE_KEY, {"cursor": end.to_json(), **completed})
+        self.report.cursor = end.bound
 
 
 async def sync_users(
@@ -146,117 +230,33 @@ async def sync_users(
     progress_label: str = "syncing Auth0 users",
 ) -> SyncReport:
     """Publish every user changed since the last sync (every user with ``full``)."""
-    tenant = auth0_config(settings).tenant
     started = time.monotonic()
     owned = client is None
     client = client or ManagementClient.from_settings(settings)
-    report = SyncReport()
     try:
         async with open_publisher(settings) as publisher, elastic.connect(settings) as es:
             with elastic.elasticsearch_errors(settings):
                 state = StateStore(es, Names(settings.name_prefix))
-                stored = {} if full else (await state.get(STATE_KEY) or {})
-                run = None if full else _restore(stored.get("run"), SEARCH_LAG)
-                if run is not None and method not in ("auto", run.method):
-                    run = None  # asked for the other method: start over from the last end
-                report.resumed = run is not None
-                if run is None:
-                    start = Cursor() if full else Cursor.from_json(stored.get("cursor"))
-                    total = await client.count_users(range_query(start.bound))
-                    chosen = (
-                        method
-                        if method != "auto"
-                        else ("search" if total < SEARCH_CAP else "export")
-                    )
-                    now = datetime.now(UTC).isoformat()
-                    run = Run(chosen, start, {}, Recent(start, SEARCH_LAG), now)
-                    log.info("Auth0 sync starting", method=chosen, users_to_read=total)
-                report.method = run.method
+                sync = Sync(settings, client, publisher, state, on_page, progress_label)
+                await sync.hold()
                 try:
-                    await _walk(
-                        settings,
-                        client,
-                        publisher,
-                        state,
-                        run,
-                        report,
-                        tenant,
-                        on_page,
-                        progress_label,
-                    )
-                except SearchCapReached:
-                    if method != "auto":
-                        raise
-                    log.warning("search cannot page through a tie of updated_at: exporting")
-                    run = Run("export", run.start, {}, run.recent, run.started_at)
-                    report.method = "export"
-                    await _walk(
-                        settings,
-                        client,
-                        publisher,
-                        state,
-                        run,
-                        report,
-                        tenant,
-                        on_page,
-                        progress_label,
-                    )
-                end = run.recent.cursor()
-                await state.put(
-                    STATE_KEY,
-                    {
-                        "cursor": end.to_json(),
-                        "completed_at": datetime.now(UTC).isoformat(),
-                        "method": run.method,
-                    },
-                )
-                report.cursor = end.bound
+                    run = await sync.begin(method, full)
+                    try:
+                        await sync.walk(run)
+                    except SearchCapReached:
+                        if method != "auto":
+                            raise
+                        log.warning("search cannot page through a tie of updated_at: exporting")
+                        run = Run("export", run.start, {}, run.recent, run.started_at)
+                        await sync.walk(run)
+                    await sync.finish(run)
+                finally:
+                    with contextlib.suppress(Exception):  # else it expires by itself
+                        await state.release(LEASE_KEY)
     finally:
         if owned:
             await client.aclose()
-    report.seconds = time.monotonic() - started
-    report.requests, report.rate_limited = client.stats.requests, client.stats.rate_limited
-    return report
-
-
-async def _walk(
-    settings: Settings,
-    client: ManagementClient,
-    publisher: Publisher,
-    state: StateStore,
-    run: Run,
-    report: SyncReport,
-    tenant: str | None,
-    on_page: PageHook | None,
-    label: str,
-) -> None:
-    progress = Progress(label, None)
-    if run.method == "search":
-        position = Cursor.from_json(run.position.get("cursor")) if run.position else run.start
-        progress.total_bytes = await client.count_users(range_query(position.bound))
-        pages = search_pages(client, position)
-    else:
-
-        def sized(size: int) -> None:
-            progress.total_bytes = size
-
-        pages = export_pages(
-            client,
-            run.start,
-            run.position.get("job_id"),
-            int(run.position.get("lines_done") or 0),
-            settings.auth0_export_poll_s,
-            settings.auth0_export_timeout_s,
-            sized,
-        )
-    done = 0
-    async for page in pages:
-        await _publish_page(page, publisher, run, report, settings, tenant)
-        run.position = page.position
-        await state.put(STATE_KEY, {"cursor": run.start.to_json(), "run": run.to_json(report)})
-        done = page.position.get("file_at") or done + page.taken
-        progress.update(done, report.taken, report.rejected)
-        if on_page is not None:
-            on_page(report)
-    progress.update(progress.total_bytes or done, report.taken, report.rejected, force=True)
-    progress.close()
+    sync.report.seconds = time.monotonic() - started
+    sync.report.requests = client.stats.requests
+    sync.report.rate_limited = client.stats.rate_limited
+    return sync.report

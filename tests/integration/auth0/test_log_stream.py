@@ -1,7 +1,9 @@
 """Log Stream users get full profiles; logs the stream missed are fetched; every family is kept."""
 
 import json
+import time
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -61,12 +63,23 @@ def test_a_log_stream_only_user_gets_a_full_profile_and_joins_the_campaign(
         auth0.add_log(code, runner, details={"stats": {"loginsCount": 14}})
         for code in ("s", "ssa", "s")
     ]
+    gone = {"user_id": "auth0|6650d3b7e2f4a8001c9b0000", "email": "gone@example.com"}
+    logs.append(auth0.add_log("s", gone))  # deleted from Auth0 since: 404
+    limited = {"x-ratelimit-limit": "50", "x-ratelimit-remaining": "0",
+               "x-ratelimit-reset": str(int(time.time()) + 1)}  # fmt: skip
+    auth0.fail(429, times=1, headers=limited, body={"statusCode": 429, "message": "Global limit "
+               "has been reached"}, path_prefix="/api/v2/users/")  # fmt: skip
     stream(settings, tmp_path, logs)
+    names = Names(settings.name_prefix)
     with running(settings, ("index", "auth0")):
         profile = eventually(
             lambda: (p := search.profile(settings, runner["user_id"])) and p.get("gender") and p,
             message="the Auth0 profile folded in",
         )
+        eventually(lambda: [r for r in auth0.requests_to("/api/v2/users/auth0") if r.fault is None])
+        eventually(lambda: broker.message_count(settings, names.work_queue("auth0")) == 0)
+    assert broker.message_count(settings, names.parking_lot("auth0")) == 0
+    assert (search.profile(settings, gone["user_id"]) or {}).get("email") == "gone@example.com"
     assert profile["gender"] == "male" and profile["birth_date"] == "1992-05-15"
     assert "fitness" in profile["interests"] and profile["email"] == "diego.alvarez@example.com"
     assert profile["marketing_consent"] == "granted" and profile["logins_count"] == 14
@@ -77,8 +90,12 @@ def test_a_log_stream_only_user_gets_a_full_profile_and_joins_the_campaign(
                  "--output", str(out)]) == 0  # fmt: skip
     members = [json.loads(line) for line in out.read_text().splitlines()]
     assert [m["user_id"] for m in members] == [runner["user_id"]]
-    # Three log events, one profile to fetch, asked once.
-    assert len(auth0.requests_to("/api/v2/users/facebook")) == 1
+    # Three log events, one profile to fetch: asked once (and once more after the 429).
+    asked = auth0.requests_to("/api/v2/users/")
+    assert [r.fault for r in asked].count("fail") == 1
+    for user_id in (runner["user_id"], gone["user_id"]):
+        path = "/api/v2/users/" + quote(user_id, safe="")
+        assert [r.fault for r in asked if r.path == path and r.fault is None] == [None]
 
 
 def test_logs_the_stream_missed_are_fetched_and_indexed_once(

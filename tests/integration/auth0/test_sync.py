@@ -2,12 +2,17 @@
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from consumers.auth0.snapshot import EPOCH
-from consumers.auth0.sync import SyncReport, sync_users
+from consumers.auth0.sync import LEASE_KEY, LEASE_TTL, SyncReport, sync_users
 from consumers.cli.main import main
+from consumers.core.names import Names
+from consumers.core.settings import Settings
+from consumers.store import elastic
+from consumers.store.state import StateStore
 from tests.integration.auth0.conftest import Configure, users_published
 from tests.standins.auth0_mgmt import Auth0StandIn
 
@@ -113,3 +118,21 @@ def test_rejected_credentials_and_missing_settings_exit_2_with_a_reason(
     configure(auth0, auth0_domain="")
     assert main(["sync", "auth0", "--logs"]) == 2
     assert "AUTHSTREAM_AUTH0_DOMAIN not set" in capsys.readouterr().err
+
+
+def test_one_sync_at_a_time(
+    auth0: Auth0StandIn, configure: Configure, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = configure(auth0)
+    assert main(["setup"]) == 0
+    auth0.seed_users(5)
+
+    async def another_sync_holds_the_lease(settings: Settings) -> None:
+        async with elastic.connect(settings) as es:
+            state = StateStore(es, Names(settings.name_prefix))
+            assert await state.lease(LEASE_KEY, "elsewhere", LEASE_TTL, datetime.now(UTC))
+
+    asyncio.run(another_sync_holds_the_lease(settings))
+    assert main(["sync", "auth0"]) == 2
+    assert "another `authstream sync auth0` is running" in capsys.readouterr().err
+    assert users_published(settings) == {}
