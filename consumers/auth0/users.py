@@ -111,6 +111,7 @@ def range_query(bound: str) -> str:
 
 async def search_pages(client: ManagementClient, start: Cursor) -> AsyncIterator[Page]:
     cursor, page = Cursor(start.bound, dict(start.seen)), 0
+    counted: dict[str, str] = {}  # read by this walk, at or after the bound: read again, not new
     while True:
         found = await client.search_users(
             {
@@ -125,14 +126,17 @@ async def search_pages(client: ManagementClient, start: Cursor) -> AsyncIterator
         users = [u for u in found if isinstance(u, dict) and _user_id(u)]
         versions = [(_user_id(u), version_of(u)) for u in users]
         fresh = [u for u, (i, v) in zip(users, versions, strict=True) if not cursor.done(i, v)]
+        new = {i: v for i, v in versions if counted.get(i) != v}
+        counted.update(new)
         last = versions[-1][1] if versions else cursor.bound
         if last > cursor.bound:
             merged = {**cursor.seen, **dict(versions)}
             cursor, page = Cursor(last, {i: v for i, v in merged.items() if v >= last}), 0
+            counted = {i: v for i, v in counted.items() if v >= last}
         else:  # the whole page sits at the bound: page deeper into it
             cursor.seen.update(versions)
             page += 1
-        yield Page(fresh, len(users), {"cursor": cursor.to_json()})
+        yield Page(fresh, len(new), {"cursor": cursor.to_json()})
         if len(found) < PER_PAGE:
             return
         if (page + 1) * PER_PAGE > SEARCH_CAP:
