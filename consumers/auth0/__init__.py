@@ -32,14 +32,15 @@ class Auth0Config:
 
 def missing_configuration(settings: Settings) -> str | None:
     """Why the Auth0 sync and the auth0 stage cannot run, or None."""
+    secret = settings.auth0_client_secret
     missing = [
         f"AUTHSTREAM_AUTH0_{name.upper()}"
         for name, value in (
             ("domain", settings.auth0_domain),
             ("client_id", settings.auth0_client_id),
-            ("client_secret", settings.auth0_client_secret),
+            ("client_secret", secret.get_secret_value() if secret else None),
         )
-        if not value
+        if not (value or "").strip()
     ]
     return f"{', '.join(missing)} not set" if missing else None
 

@@ -96,7 +96,7 @@ class Recent:
 @dataclass
 class Page:
     users: list[dict[str, Any]]  # not done yet: to publish
-    taken: int  # users read, including those skipped as done
+    taken: int  # users read (for the first time in this walk), those skipped as done included
     position: dict[str, Any]  # where a resumed walk continues, once this page is published
     rejected: list[str] = field(default_factory=list)  # why some records cannot be published
 

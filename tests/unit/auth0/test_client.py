@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import SecretStr
 
-from consumers.auth0 import Auth0Config, auth0_config, base_url_of, default_tenant
+from consumers.auth0 import (
+    Auth0Config,
+    auth0_config,
+    base_url_of,
+    default_tenant,
+    missing_configuration,
+)
 from consumers.auth0.client import ManagementClient
 from consumers.core.errors import ConfigurationError, ThirdPartyAuthRejected
 from consumers.core.settings import Settings
@@ -55,6 +61,10 @@ def test_a_bare_domain_means_https_and_a_url_is_used_as_given() -> None:
     assert default_tenant(Settings(auth0_tenant="shop")) == "shop"
     with pytest.raises(ConfigurationError, match="AUTHSTREAM_AUTH0_CLIENT_ID"):
         auth0_config(Settings(auth0_domain="innovashoes.eu.auth0.com"))
+    empty = Settings(auth0_domain="", auth0_client_id="", auth0_client_secret="")  # compose
+    names = ("DOMAIN", "CLIENT_ID", "CLIENT_SECRET")
+    expected = ", ".join(f"AUTHSTREAM_AUTH0_{n}" for n in names) + " not set"
+    assert missing_configuration(empty) == expected
 
 
 def test_the_token_is_cached_and_renewed_once_when_auth0_says_it_expired(
