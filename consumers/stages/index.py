@@ -5,7 +5,7 @@ one ``bulk`` with every event document (``create``, ``_id`` = event_id: a 409 me
 and every changed profile (written only if nobody else wrote it since we read it: ``if_seq_no``).
 A profile that lost that race is read and folded again. Item errors are classified per event.
 Events that say they build no profile (``data.builds_profile: false``: Auth0 admin and machine
-records, failed logins of unknown users) are stored as event documents only.
+records, failed logins of unknown users) are stored as event documents and folded into nothing.
 
 Each write also derives what the other stages need (``stages.derived``: ``profile.changed``, work
 requests), kept in the profile's outbox by the same write; the stage hands them to the worker,
@@ -110,16 +110,10 @@ class IndexStage:
         outcomes: list[Outcome] = [DONE] * len(events)
         self._emits: list[Emit] = []
         by_user: dict[str, list[int]] = defaultdict(list)
-        history_only: list[int] = []
         for position, event in enumerate(events):
-            if builds_no_profile(event):
-                history_only.append(position)
-            else:
-                by_user[event.user.user_id].append(position)
+            by_user[event.user.user_id].append(position)
         pending = dict(by_user)
         with elasticsearch_errors(self.settings):
-            if history_only:
-                await self._index_history_only(events, history_only, outcomes)
             for _ in range(CONFLICT_ROUNDS):
                 if not pending:
                     break
@@ -128,7 +122,11 @@ class IndexStage:
                 for position in positions:
                     outcomes[position] = retry("profile kept changing under us (write conflicts)")
             erased = [
-                u for u, ps in by_user.items() if any(events[p].type == "user.deleted" for p in ps)
+                u
+                for u, ps in by_user.items()
+                if any(
+                    events[p].type == "user.deleted" for p in ps if not builds_no_profile(events[p])
+                )
             ]
             for user_id in erased:
                 await self._delete_events_of(user_id)
@@ -161,16 +159,20 @@ class IndexStage:
         written: dict[str, tuple[Profile | None, list[Event]]] = {}
         for user_id, positions in users.items():
             profile, seq_no, primary_term = current[user_id]
-            batch = [events[p] for p in positions]
+            # History-only events are stored like the others but folded into nothing.
+            batch = [events[p] for p in positions if not builds_no_profile(events[p])]
             if profile is not None and profile.deleted_at is not None:
                 continue  # erased: a late event must not bring the user back
             erase = next((e for e in batch if e.type == "user.deleted"), None)
+            new_profile: Profile | None = None
             if erase is not None:
                 applied = (profile.applied_events if profile else []) + [
                     event_fingerprint(e.event_id) for e in batch
                 ]
-                new_profile: Profile | None = tombstone(user_id, erase.occurred_at, applied)
+                new_profile = tombstone(user_id, erase.occurred_at, applied)
                 to_store: list[int] = []
+            elif not batch:
+                to_store = positions
             else:
                 new_profile, applied_events = fold(profile, batch, self.taxonomy, now)
                 if applied_events:
@@ -224,39 +226,6 @@ class IndexStage:
         failed = {u for u, ps in users.items() if any(outcomes[p].kind != "done" for p in ps)}
         self._collect_emits(written, failed | set(conflicted))
         return conflicted
-
-    async def _index_history_only(
-        self, events: list[Event], positions: list[int], outcomes: list[Outcome]
-    ) -> None:
-        """Event documents only, for events that build no profile (``builds_no_profile``); an
-        erased user's tombstone still refuses them."""
-        named = sorted({events[p].user.user_id for p in positions})
-        current = await self._current(named)
-        erased = {u for u, (profile, _, _) in current.items() if profile and profile.deleted_at}
-        kept = [p for p in positions if events[p].user.user_id not in erased]
-        if not kept:
-            return
-        now = self.clock()
-        operations: list[dict[str, Any]] = []
-        for position in kept:
-            event = events[position]
-            operations += [
-                {"create": {"_index": self.names.events_stream, "_id": event.event_id}},
-                event_document(event, now),
-            ]
-        response = await self.es.bulk(
-            operations=operations, filter_path="items.*.status,items.*.error"
-        )
-        for position, entry in zip(kept, response["items"], strict=True):
-            item = next(iter(entry.values()))
-            if item["status"] < 300:
-                continue
-            if item["status"] == 409:
-                metrics.DUPLICATES.labels(self.name).inc()
-            elif is_retryable_status(item["status"]):
-                outcomes[position] = retry(f"Elasticsearch answered {item['status']}")
-            else:
-                outcomes[position] = park(_item_reason(item))
 
     def _derive(self, before: Profile | None, after: Profile, cause: Event, now: datetime) -> None:
         change = Change(before, after, cause, changed_fields(before, after), now)
