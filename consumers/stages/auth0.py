@@ -127,24 +127,24 @@ class Auth0Stage:
 
     async def handle(self, events: list[Event]) -> Handled:
         outcomes: list[Outcome] = [DONE] * len(events)
-        wanted: list[str] = []
+        wanted: dict[str, None] = {}  # the users asked for, once each, in order
         for position, event in enumerate(events):
             user_id = event.data.get("user_id") or event.user.user_id
             if not isinstance(user_id, str) or not is_auth0_user_id(user_id):
                 outcomes[position] = park(f"not an Auth0 user id: {user_id!r}")
-            elif user_id not in wanted:
-                wanted.append(user_id)
+            else:
+                wanted[user_id] = None
         gate = asyncio.Semaphore(CONCURRENT_CALLS)
 
         async def one(user_id: str) -> dict[str, Any] | None:
             async with gate:
                 return await self._fetch_once(user_id)
 
-        with elasticsearch_errors(self.settings):
+        with elasticsearch_errors(self.settings):  # raised inside, so leases' errors translate
             results = await asyncio.gather(*(one(u) for u in wanted), return_exceptions=True)
-        failures = [r for r in results if isinstance(r, BaseException)]
-        if failures:
-            raise _worst(failures)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            if failures:
+                raise _worst(failures)
         emits = []
         for user_id, user in zip(wanted, results, strict=True):
             if not isinstance(user, dict):
