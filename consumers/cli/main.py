@@ -17,6 +17,7 @@ from consumers.broker import admin, parking_lot
 from consumers.broker.publisher import publish_stream
 from consumers.cli import forget
 from consumers.cli import segments as segments_cli
+from consumers.cli import sync as sync_cli
 from consumers.cli.setup import format_report, run_setup
 from consumers.core.errors import AuthstreamError, RetryableError
 from consumers.core.gc_tuning import tune_for_throughput
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     segments_cli.add_parser(sub).set_defaults(handler=cmd_segments)
+    sync_cli.add_parser(sub)
 
     parked = sub.add_parser("dlq", help="the parking lot: list, replay or purge failed messages")
     parked.add_argument("action", choices=["list", "replay", "purge"])

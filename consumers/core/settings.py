@@ -164,6 +164,52 @@ class Settings(BaseSettings):
         default=90, ge=1, description="Re-enrich a profile after this many days."
     )
 
+    # Auth0 Management API: sync, profiles for Log Stream users, Log Stream reconciliation
+    auth0_domain: str | None = Field(
+        default=None,
+        description="Tenant domain (innovashoes.eu.auth0.com: https) or a full base URL, used "
+        "as given; sync and the auth0 stage are off without it.",
+    )
+    auth0_client_id: str | None = Field(
+        default=None, description="Client ID of the Machine-to-Machine application."
+    )
+    auth0_client_secret: SecretStr | None = Field(
+        default=None, description="Client secret of the Machine-to-Machine application."
+    )
+    auth0_audience: str | None = Field(
+        default=None,
+        description="Management API audience; default https://<domain>/api/v2/ (set it when the "
+        "domain is a custom domain or a full URL).",
+    )
+    auth0_tenant: str | None = Field(
+        default=None,
+        description="Tenant name for events whose Auth0 record names none (custom domains); "
+        "default: the first label of an <tenant>.<region>.auth0.com domain.",
+    )
+    auth0_timeout_s: float = Field(default=15.0, gt=0, description="Per-request timeout.")
+    auth0_rps: float = Field(
+        default=5.0, gt=0, description="Management API requests per second (per process)."
+    )
+    auth0_export_poll_s: float = Field(
+        default=5.0, gt=0, description="How often the users-export job is polled."
+    )
+    auth0_export_timeout_s: float = Field(
+        default=3_600.0, gt=0, description="Longest wait for a users-export job to complete."
+    )
+    auth0_logs_every_s: int = Field(
+        default=300,
+        ge=0,
+        description="Log Stream reconciliation interval of the auth0 stage (0: off).",
+    )
+    auth0_logs_history_only: str = Field(
+        default="",
+        description="Log record families kept as history only (no profile, no counters), e.g. "
+        "'login,signup' when the post-login Action already publishes logins and signups.",
+    )
+    auth0_logs_max_pages: int = Field(
+        default=50, ge=1, description="Pages of 100 logs one reconciliation run reads at most."
+    )
+
     # Operations
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_host: str = Field(

@@ -2,8 +2,9 @@
 
 Auth0 delivers each batch at least once and retries when the answer is not 2xx, so the answer is
 2xx only once the broker has confirmed every event of the request; on any doubt it is 503 and
-Auth0 sends the batch again (harmless: ``event_id`` is the ``log_id``). Records that can never
-become events (no user, no log id) are skipped and listed in the answer, never retried forever.
+Auth0 sends the batch again (harmless: ``event_id`` is the ``log_id``). Every record becomes an
+event (``ingest.auth0_logs``); one that cannot (no log id, no type) is skipped and listed in the
+answer, never retried forever.
 """
 
 import asyncio
@@ -18,6 +19,7 @@ import orjson
 import structlog
 from aiohttp import web
 
+from consumers.auth0 import default_tenant, history_only_families
 from consumers.broker.link import ConfirmChannel
 from consumers.broker.publisher import open_events_channel, publish_event
 from consumers.core.errors import (
@@ -133,6 +135,8 @@ def build_app(settings: Settings, probes: health.Health | None = None) -> web.Ap
     broker takes events, and the app keeps its heartbeat."""
     secret = settings.ingest_token.get_secret_value() if settings.ingest_token else None
     token = required_token(secret, "AUTHSTREAM_INGEST_TOKEN")
+    tenant = default_tenant(settings)  # for records that name no tenant (custom domains)
+    history_only = history_only_families(settings)
     outbound = ReopeningChannel(settings)
 
     async def receive(request: web.Request) -> web.Response:
@@ -149,7 +153,7 @@ def build_app(settings: Settings, probes: health.Health | None = None) -> web.Ap
         skipped: list[dict[str, Any]] = []
         for position, record in enumerate(records):
             try:
-                envelope = envelope_from(record)
+                envelope = envelope_from(record, tenant, history_only)
                 body = orjson.dumps(envelope)
                 # The same contract as every other way in.
                 events.append((decode_event(body, settings.max_event_bytes), body))

@@ -4,7 +4,9 @@ Merge rules (design.md): first_seen/signed_up_at are minima, last_login/last_see
 logins_count is the maximum Auth0 reported; identity fields are last-writer-wins by occurred_at,
 and a sparse event (a shop sending only a new name) changes only what it mentions; enrichment
 blocks are replaced as a whole when newer; interests are a union remembering sources; consent is
-the latest explicit statement (``facts.consent``).
+the latest explicit statement (``facts.consent``). Log Stream events carry no profile: the address
+a log record proves only fills a gap (it never replaces what a full profile said), and a proven
+verification competes by time.
 Our own counters count each event once: a profile remembers the ids of the last events it folded
 (``applied_events``), and it is written with optimistic concurrency, so the counters and that memory
 change atomically — a redelivered event is recognised even if the process died after writing.
@@ -33,6 +35,9 @@ from schemas import Event
 
 PROFILE_EVENT_TYPES = frozenset({"auth.signup", "auth.login", "user.updated"})
 PROFILELESS_SOURCES = frozenset({"auth0-log-stream"})
+# A stamp that sorts before every timestamp: what it writes fills a gap and loses to any event
+# that carries a real profile, whatever their order.
+GAP_FILLER = "0000|"
 # Counters with fixed names: event types never become field names (mapping safety).
 COUNTED = {
     "auth.signup": "signups",
@@ -109,6 +114,21 @@ def _apply_identity(profile: Profile, event: Event, said: dict[str, Any]) -> Non
         stamp,
     )
     profile.identity_updated_at = _max(profile.identity_updated_at, event.occurred_at)
+
+
+def _apply_proven(profile: Profile, event: Event, said: dict[str, Any]) -> None:
+    """What a log record proves about its user. The address fills a gap (a Log Stream-only
+    user has no other) but never replaces what a full profile said; a verification is a dated
+    fact and competes by time."""
+    stamp = _stamp(event)
+    if "email" in said:
+        merge_snapshot(
+            profile.auth0, profile.auth0_stamps, {"email": said["email"]}, GAP_FILLER + stamp
+        )
+    if "email_verified" in said:
+        merge_snapshot(
+            profile.auth0, profile.auth0_stamps, {"email_verified": said["email_verified"]}, stamp
+        )
 
 
 def _identity_fields(profile: Profile) -> None:
@@ -223,7 +243,9 @@ def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
     # What this event actually says (not the model's defaults): sparse events change only that.
     said = user.model_dump(mode="json", exclude_unset=True, exclude_none=True)
     # Log Stream events name the user but carry no profile: they must not overwrite one.
-    if kind in PROFILE_EVENT_TYPES and event.source not in PROFILELESS_SOURCES:
+    if event.source in PROFILELESS_SOURCES:
+        _apply_proven(profile, event, said)
+    elif kind in PROFILE_EVENT_TYPES:
         _apply_identity(profile, event, said)
     _apply_consent(profile, event, said)
     # Interests are a union over everything ever seen, so they are taken from each event as it is

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from elasticsearch import AsyncElasticsearch
 
+from consumers import auth0 as auth0_api
 from consumers.broker.topology import Binding
 from consumers.core.errors import ConfigurationError
 from consumers.core.names import Names
@@ -18,7 +19,7 @@ from consumers.core.settings import Settings
 from consumers.enrich import configured_enrichers, missing_configuration
 from consumers.pipeline.worker import Stage
 from consumers.profile.facts import Taxonomy
-from consumers.stages import enrich
+from consumers.stages import auth0, enrich
 from consumers.stages.derived import Rule
 from consumers.stages.erase import copy_queues
 from consumers.stages.index import IndexStage
@@ -56,6 +57,10 @@ def _enrich(context: StageContext) -> Stage:
     return enrich.EnrichStage(context.es, context.settings, enrichers)
 
 
+def _auth0(context: StageContext) -> Stage:
+    return auth0.Auth0Stage(context.es, context.settings)
+
+
 CATALOG: dict[str, StageSpec] = {
     spec.name: spec
     for spec in (
@@ -72,6 +77,15 @@ CATALOG: dict[str, StageSpec] = {
             _enrich,
             missing=missing_configuration,
             rules=(enrich.enrichment_wanted,),
+        ),
+        StageSpec(
+            "auth0",
+            "sync.requested.auth0 → Auth0 Management API user → user.updated; Log Stream "
+            "reconciliation on a schedule",
+            (Binding("derived", auth0.ROUTING_KEY),),
+            _auth0,
+            missing=auth0_api.missing_configuration,
+            rules=(auth0.auth0_profile_wanted,),
         ),
     )
 }

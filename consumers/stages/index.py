@@ -8,6 +8,8 @@ a document Elasticsearch refuses is parked with the reason; an overloaded or blo
 5xx, a disk-full block) holds the whole batch instead, without counting attempts; rejected
 credentials stop the process. A refusal of the whole request (an id or a body Elasticsearch will
 not take at all) is narrowed down, by halves, to the events that caused it, and only those park.
+Events that say they build no profile (``data.builds_profile: false``: Auth0 admin and machine
+records, failed logins of unknown users) are stored as event documents and folded into nothing.
 
 Each write also derives what the other stages need (``stages.derived``: ``profile.changed``, work
 requests), kept in the profile's outbox by the same write; the stage hands them to the worker,
@@ -80,6 +82,12 @@ def event_document(event: Event, ingested: datetime) -> dict[str, Any]:
     if context.user_agent:
         document["user_agent"] = {"original": context.user_agent}
     return document
+
+
+def builds_no_profile(event: Event) -> bool:
+    """An event that is history only: a publisher says so with ``data.builds_profile: false``
+    (the Log Stream mapping does, for records that are not about a customer's own account)."""
+    return event.data.get("builds_profile") is False
 
 
 def _item_reason(item: dict[str, Any]) -> str:
@@ -201,7 +209,8 @@ class IndexStage:
         erasing: dict[str, Event] = {}
         for user_id, positions in users.items():
             profile, seq_no, primary_term = current[user_id]
-            batch = [events[p] for p in positions]
+            # History-only events are stored like the others but folded into nothing.
+            batch = [events[p] for p in positions if not builds_no_profile(events[p])]
             new_profile: Profile | None
             if profile is not None and profile.deleted_at is not None:
                 new_profile, fresh = self._after_erasure(profile, batch, now)
@@ -220,6 +229,8 @@ class IndexStage:
                 new_profile = tombstone(user_id, erase.occurred_at, applied)
                 to_store = []
                 erasing[user_id] = erase
+            elif not batch:
+                new_profile, to_store = None, positions
             else:
                 new_profile, applied_events = fold(profile, batch, self.taxonomy, now)
                 if applied_events:
