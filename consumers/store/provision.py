@@ -9,6 +9,7 @@ from elasticsearch import AsyncElasticsearch
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.store.layout import (
+    EVENTS_MAPPING,
     SHARED_SETTINGS,
     USERS_GENERATION,
     USERS_MAPPING,
@@ -69,17 +70,33 @@ async def _ensure_users_index(es: AsyncElasticsearch, names: Names) -> EsChange:
 
 
 async def _ensure_events_stream(es: AsyncElasticsearch, names: Names) -> EsChange:
-    stream = names.events_stream
+    """The events data stream; on a node without the data stream API (the core build the local
+    services run), a plain index behind an alias of the same name instead: a data stream cannot
+    even be deleted there, and every test namespace would leave one behind."""
+    stream, fallback = names.events_stream, f"{names.events_stream}-v1"
+    if await es.indices.exists_alias(name=stream):
+        kept = await _ensure_index(es, fallback, EVENTS_MAPPING)
+        return EsChange("events index", stream, kept.action, f"→ {fallback}, no data stream API")
     if await es.indices.exists(index=stream):
         return EsChange("data stream", stream, "unchanged")
-    # Minimal distributions (like the local test node) have no data stream API; the template
-    # still makes Elasticsearch create the stream with the first event.
     created = await es.options(ignore_status=NO_DATA_STREAM_API).indices.create_data_stream(
         name=stream
     )
-    if created.meta.status in NO_DATA_STREAM_API:
-        return EsChange("data stream", stream, "deferred", "created by the first event")
-    return EsChange("data stream", stream, "created")
+    if created.meta.status not in NO_DATA_STREAM_API:
+        return EsChange("data stream", stream, "created")
+    mapping = EVENTS_MAPPING | {"_meta": {"fingerprint": fingerprint(EVENTS_MAPPING)}}
+    await es.indices.create(
+        index=fallback,
+        mappings=mapping,
+        settings=SHARED_SETTINGS,
+        aliases={stream: {"is_write_index": True}},
+    )
+    return EsChange(
+        "events index",
+        stream,
+        "created",
+        f"→ {fallback}: this node has no data stream API, so no retention by lifecycle",
+    )
 
 
 async def _ensure_index(es: AsyncElasticsearch, name: str, mapping: dict[str, Any]) -> EsChange:
