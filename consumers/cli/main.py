@@ -96,18 +96,7 @@ def cmd_segments(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "show":
         print(asyncio.run(segments_cli.segment_report(settings, args.name, params)))
         return EXIT_OK
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            exported, withheld = asyncio.run(
-                segments_cli.segment_export(settings, args.name, params, args.format, out)
-            )
-    else:
-        exported, withheld = asyncio.run(
-            segments_cli.segment_export(settings, args.name, params, args.format, sys.stdout)
-        )
-    note = f"; {withheld:,} left out (refused marketing)" if withheld else ""
-    _err(f"exported {exported:,} member(s) of {args.name}{note}")
-    return EXIT_OK
+    return segments_cli.export_segment(args, settings)
 
 
 def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
