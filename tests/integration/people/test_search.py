@@ -1,5 +1,8 @@
 """`authstream search` over profiles the real indexer wrote."""
 
+import subprocess
+import sys
+
 import orjson
 import pytest
 
@@ -74,3 +77,17 @@ def test_search_before_setup_says_what_to_do(
 ) -> None:
     assert main(["search", "chloe"]) == 2
     assert "run `authstream setup` first" in capsys.readouterr().err
+
+
+def test_a_reader_that_is_gone_gets_no_traceback(tenant: Settings) -> None:
+    """`authstream search chloe | true`: the reader exits before anything is written."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "consumers.cli", "search", "chloe"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 141, err
+    assert "Traceback" not in err and "Exception ignored" not in err
