@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: demo install services services-stop services-status test test-unit test-python test-js node lint schemas bench clean
+.PHONY: demo install services services-stop services-status test test-unit test-python test-js node lint schemas kibana bench clean
 
 install: $(BIN)/authstream
 
@@ -49,6 +49,10 @@ lint: install
 
 schemas: install
 	$(BIN)/python -m schemas.export
+
+# Regenerate deploy/kibana/authstream.ndjson (data views, segment searches, the dashboard).
+kibana: install
+	AUTHSTREAM_NAME_PREFIX= $(BIN)/authstream kibana export --output deploy/kibana/authstream.ndjson
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

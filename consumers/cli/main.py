@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from consumers import __version__
 from consumers.broker import admin, parking_lot
 from consumers.broker.publisher import publish_stream
+from consumers.cli import kibana as kibana_cli
 from consumers.cli import people as people_cli
 from consumers.cli import segments as segments_cli
 from consumers.cli.setup import format_report, run_setup
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     segments_cli.add_parser(sub).set_defaults(handler=cmd_segments)
     people_cli.add_parsers(sub)
+    kibana_cli.add_parser(sub)
 
     parked = sub.add_parser("dlq", help="the parking lot: list, replay or purge failed messages")
     parked.add_argument("action", choices=["list", "replay", "purge"])

@@ -2,7 +2,7 @@
 renamed over it (atomic on POSIX). A failed or interrupted export never truncates or half-writes
 an existing file. Problems with the path are said up front, in words, before any work is done.
 
-The file is created readable by its owner only (0600, ``tempfile``'s default): exports hold
+Files are readable by their owner only (0600) unless the caller says otherwise: exports hold
 personal data.
 """
 
@@ -34,8 +34,9 @@ def check_writable(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def replaced_atomically(path: str | Path) -> Iterator[TextIO]:
-    """A text stream (UTF-8, newlines untranslated) that becomes ``path`` only on success."""
+def replaced_atomically(path: str | Path, mode: int = 0o600) -> Iterator[TextIO]:
+    """A text stream (UTF-8, newlines untranslated) that becomes ``path`` only on success.
+    ``mode``: the file's permissions (0600 unless what it holds is public)."""
     target = Path(path)
     check_writable(target)
     try:
@@ -58,6 +59,7 @@ def replaced_atomically(path: str | Path) -> Iterator[TextIO]:
             yield cast(TextIO, handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
         os.replace(temporary, target)
     except OSError as exc:  # a full disk, a quota, an I/O error: while writing or renaming
         temporary.unlink(missing_ok=True)
