@@ -127,6 +127,12 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     def say(line: str) -> None:
         print(line, file=sys.stderr)
 
+    if args.suite == "people":
+        from consumers.bench.people import format_people, run_people_bench
+
+        steps = run_people_bench(settings, args.profiles, args.steps, args.export_members, say)
+        print(format_people(asyncio.run(steps)))
+        return EXIT_OK
     tune_for_throughput()  # the load is generated as `authstream publish` would
     if args.events is None:
         args.events = 50_000 if args.suite == "ingest" else 200_000
@@ -211,12 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     bench = sub.add_parser("bench", help="measure the indexer (or ingest) against its baselines")
-    bench.add_argument("suite", nargs="?", choices=["indexer", "ingest"], default="indexer")
+    bench.add_argument(
+        "suite", nargs="?", choices=["indexer", "ingest", "people"], default="indexer"
+    )
     bench.add_argument("--events", type=int, default=None, help="workload (200,000; ingest 50,000)")
     bench.add_argument("--senders", type=int, default=4, help="ingest: concurrent senders (4)")
     bench.add_argument("--rate", type=int, default=1_000, help="offered load for latency (1,000/s)")
     bench.add_argument("--latency-seconds", type=int, default=15, help="latency run length (15)")
     bench.add_argument("--naive-events", type=int, default=2_000, help="naive baseline size")
+    bench.add_argument("--profiles", type=int, default=1_000_000, help="people: profiles loaded")
+    bench.add_argument("--steps", type=int, default=1, help="people: measure after each part")
+    bench.add_argument(
+        "--export-members", type=int, default=100_000, help="people: members exported (100,000)"
+    )
     bench.set_defaults(handler=cmd_bench)
 
     ingest = sub.add_parser("ingest", help="HTTP endpoint for Auth0 Log Streams (custom webhook)")

@@ -49,8 +49,10 @@ def format_hits(text: str, hits: Hits) -> str:
     header = f"{total} match(es) for {text!r}"
     if not hits.people:
         return header
-    if len(hits.people) < hits.total:
+    if len(hits.people) < hits.total or not hits.exact_total:
         header += f", best {len(hits.people):,} shown"
+    if not hits.by_recency:
+        header += " (too many to show the most recently seen first: add a word)"
     return header + "\n" + format_table([_hit_row(p) for p in hits.people], TABLE_COLUMNS)
 
 

@@ -11,7 +11,7 @@ match too.
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from consumers.profile.model import Profile
@@ -62,14 +62,32 @@ def _unique(words: Iterable[str]) -> list[str]:
 
 def search_text(profile: "Profile") -> str | None:
     """What a profile is found by: name, nickname, email, Twitter handle, location, interests."""
-    location = profile.location or {}
+    return search_text_of(
+        profile.name,
+        profile.nickname,
+        profile.email,
+        profile.twitter_handle,
+        profile.location,
+        profile.interests,
+    )
+
+
+def search_text_of(
+    name: str | None,
+    nickname: str | None,
+    email: str | None,
+    twitter_handle: str | None,
+    location: dict[str, Any] | None,
+    interests: Iterable[str],
+) -> str | None:
+    place = location or {}
     parts: list[str] = [
-        profile.name or "",
-        profile.nickname or "",
-        profile.email or "",
-        profile.twitter_handle or "",
-        *(str(location.get(key) or "") for key in ("city", "region", "country_code")),
-        *profile.interests,
+        name or "",
+        nickname or "",
+        email or "",
+        twitter_handle or "",
+        *(str(place.get(key) or "") for key in ("city", "region", "country_code")),
+        *interests,
     ]
     words = _unique(word for part in parts for word in fold_words(part))
     return " ".join(words) or None

@@ -8,6 +8,9 @@ import pytest
 
 from consumers.cli.main import main
 from consumers.core.settings import Settings
+from consumers.people import search as people_search
+
+RUNNERS = {"facebook|1", "auth0|3", "facebook|5"}
 
 
 def found(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
@@ -34,7 +37,7 @@ def found(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
         ("paris fr", {"facebook|1"}),
         ("zoe_ob", {"twitter|4"}),  # Twitter handle
         ("cycling", {"auth0|3"}),  # declared interest
-        ("running", {"facebook|1", "auth0|3", "facebook|5"}),  # likes, FullContact, Strava
+        ("running", RUNNERS),  # Facebook likes, FullContact, Strava
         ("xylophone", set()),
     ],
 )
@@ -91,3 +94,16 @@ def test_a_reader_that_is_gone_gets_no_traceback(tenant: Settings) -> None:
         err = process.stderr.read().decode()
         assert process.wait(timeout=60) == 141, err
     assert "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_too_many_matches_to_order_by_recency_is_said(
+    tenant: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(people_search, "RECENCY_ORDER_UP_TO", 2)  # "running" matches 3
+    assert main(["search", "running", "--limit", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        "more than 2 match(es) for 'running', best 2 shown "
+        "(too many to show the most recently seen first: add a word)"
+    )
+    assert len(out) == 4 and all(line.split()[0] in RUNNERS for line in out[2:])
