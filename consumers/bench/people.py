@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -144,11 +145,15 @@ async def _load(
         {"_index": index, "_id": doc["user_id"], "_source": doc}
         for doc in profiles.documents(start, stop, models)
     )
-    async for ok, item in async_streaming_bulk(
-        es, actions, chunk_size=BULK_CHUNK, max_chunk_bytes=8 * 1024 * 1024, raise_on_error=True
-    ):
-        if not ok:
-            raise RuntimeError(f"bulk item failed: {item}")
+    with warnings.catch_warnings():
+        # aiohttp warns that sending a body of megabytes blocks the event loop a moment: the
+        # loader's loop has nothing else to do, and megabyte bulks are what Elasticsearch likes.
+        warnings.filterwarnings("ignore", message="Sending a large body directly")
+        async for ok, item in async_streaming_bulk(
+            es, actions, chunk_size=BULK_CHUNK, max_chunk_bytes=8 * 1024 * 1024
+        ):
+            if not ok:
+                raise RuntimeError(f"bulk item failed: {item}")
 
 
 def _export(settings: Settings, mode: str, limit: int) -> dict[str, float]:
@@ -203,9 +208,15 @@ async def _measure(
     return step
 
 
+@dataclass
+class PeopleBench:
+    index: str  # the throwaway index, deleted when the run ends
+    steps: list[Step]
+
+
 async def run_people_bench(
     settings: Settings, total: int, steps: int, export_members: int, say: Callable[[str], None]
-) -> list[Step]:
+) -> PeopleBench:
     bench = settings.model_copy(update={"name_prefix": f"bench{uuid.uuid4().hex[:6]}-people-"})
     index = Names(bench.name_prefix).users_alias
     results: list[Step] = []
@@ -233,7 +244,7 @@ async def run_people_bench(
         finally:
             with contextlib.suppress(Exception):  # never leave a million documents behind
                 await remove_search_layout(es, bench)
-    return results
+    return PeopleBench(index, results)
 
 
 def _verdict(value: float, limit: float) -> str:
@@ -284,6 +295,6 @@ def format_step(step: Step) -> str:
     return "\n".join(lines)
 
 
-def format_people(steps: list[Step]) -> str:
-    summary = {"targets": TARGETS, "steps": [asdict(step) for step in steps]}
-    return "\n\n".join(format_step(step) for step in steps) + "\n" + json.dumps(summary)
+def format_people(bench: PeopleBench) -> str:
+    summary = {"targets": TARGETS, "index": bench.index, "steps": [asdict(s) for s in bench.steps]}
+    return "\n\n".join(format_step(s) for s in bench.steps) + "\n" + json.dumps(summary)

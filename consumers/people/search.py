@@ -2,7 +2,8 @@
 
 The query is folded like the profiles' ``search`` field (``profile.searchable``), then every word
 must match, each in the best of three ways: the exact word, a word it starts ("chlo" → chloé,
-served by the field's indexed prefixes), or a word one or two typos away ("chleo", "mueller").
+served by the field's indexed prefixes), or a word one or two typos away after its first letter
+("chleo", "mueller"; one typo up to five letters, two beyond, as Elasticsearch's AUTO).
 Those ways score 3, 2 and 1 (constant scores: no term statistics), so exact matches rank first,
 and the most recently seen profile first among equals (up to ``RECENCY_ORDER_UP_TO`` matches).
 """
@@ -34,7 +35,17 @@ def _word_query(word: str) -> dict[str, Any]:
         {"constant_score": {"filter": {"match": {"search": word}}, "boost": EXACT}},
         {
             "constant_score": {
-                "filter": {"match": {"search": {"query": word, "fuzziness": "AUTO"}}},
+                "filter": {
+                    "match": {
+                        "search": {
+                            "query": word,
+                            "fuzziness": "AUTO",
+                            # The first letter is taken as typed: typos there are rare, and it
+                            # spares matching the whole term dictionary against the word.
+                            "prefix_length": 1,
+                        }
+                    }
+                },
                 "boost": TYPO,
             }
         },

@@ -81,13 +81,20 @@ def search_text_of(
     interests: Iterable[str],
 ) -> str | None:
     place = location or {}
+    named = [name or "", nickname or "", *(str(place.get(k) or "") for k in ("city", "region"))]
     parts: list[str] = [
-        name or "",
-        nickname or "",
+        *named,
         email or "",
         twitter_handle or "",
-        *(str(place.get(key) or "") for key in ("city", "region", "country_code")),
+        str(place.get("country_code") or ""),
         *interests,
     ]
-    words = _unique(word for part in parts for word in fold_words(part))
-    return " ".join(words) or None
+    words = [word for part in parts for word in fold_words(part)]
+    # "O'Brien", "Saint-Étienne": also as one word, so "obrien" is an exact match.
+    words += [joined for part in named for joined in _joined(part)]
+    return " ".join(_unique(words)) or None
+
+
+def _joined(text: str) -> list[str]:
+    """Words of a name written with apostrophes or hyphens, run together."""
+    return ["".join(pieces) for chunk in text.split() if len(pieces := fold_words(chunk)) > 1]

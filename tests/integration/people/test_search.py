@@ -31,6 +31,7 @@ def found(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
         ("bjorn muller", {"auth0|3"}),  # ö and ü without accents
         ("mueller", {"auth0|3"}),  # a typo away from muller
         ("zoe obrien", {"twitter|4"}),  # Zoë O'Brien: apostrophe and diaeresis
+        ("o'brien", {"twitter|4"}),
         ("coco", {"google-oauth2|2"}),  # nickname
         ("chloe.dubois@example.com", {"facebook|1"}),  # email
         ("berlin", {"auth0|3"}),  # location

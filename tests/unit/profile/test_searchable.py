@@ -32,5 +32,8 @@ def test_search_text_holds_every_searchable_fact_once() -> None:
         interests=["fitness", "running"],
         gender="female",
     )
-    assert search_text(profile) == ("chloe dubois example com d saint etienne fr fitness running")
+    assert search_text(profile) == (
+        "chloe dubois saint etienne example com d fr fitness running saintetienne"
+    )
     assert search_text(Profile(user_id="auth0|2")) is None
+    assert search_text(Profile(user_id="auth0|3", name="Zoë O'Brien")) == "zoe o brien obrien"
