@@ -41,6 +41,7 @@ test-js: node
 bench: install services node
 	$(BIN)/authstream bench
 	$(BIN)/authstream bench ingest
+	$(BIN)/authstream bench people --steps 4
 	cd publisher_rule && npm ci --no-audit --no-fund && npm run bench
 
 lint: install
