@@ -8,7 +8,7 @@ from pathlib import Path
 from consumers.core.errors import ConfigurationError
 from consumers.core.names import Names
 from consumers.core.outfile import replaced_atomically
-from consumers.core.settings import Settings
+from consumers.core.settings import Settings, redact_url
 from consumers.kibana.client import KibanaTarget, import_objects
 from consumers.kibana.objects import builtin_segments, saved_objects, to_ndjson
 
@@ -42,10 +42,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     for obj in result.imported:
         kinds[obj["type"]] = kinds.get(obj["type"], 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing"
-    print(f"imported into Kibana at {target.url}: {summary}")
+    print(f"imported into Kibana at {target.shown}: {summary}")
     dashboards = [o for o in result.imported if o["type"] == "dashboard"]
     for board in dashboards:
-        link = target.api("").removesuffix("/api/") + f"/app/dashboards#/view/{board['id']}"
+        home = redact_url(target.api("").removesuffix("/api/"))
+        link = f"{home}/app/dashboards#/view/{board['id']}"
         print(f"dashboard: {link}")
     for problem in result.problems():
         print(f"not imported: {problem}", file=sys.stderr)

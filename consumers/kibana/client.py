@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from consumers.core.errors import ConfigurationError, ThirdPartyAuthRejected, ThirdPartyUnavailable
+from consumers.core.settings import redact_url
 from consumers.thirdparty.http import request
 
 PROVIDER = "Kibana"
@@ -27,6 +28,11 @@ class KibanaTarget:
     api_key: str | None = None
     username: str | None = None
     password: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The URL for messages: a password written into it is masked."""
+        return redact_url(self.url)
 
     def api(self, path: str) -> str:
         space = f"/s/{self.space}" if self.space and self.space != "default" else ""
@@ -97,7 +103,7 @@ async def import_objects(
                 break
             except ThirdPartyAuthRejected:
                 raise ConfigurationError(
-                    f"Kibana at {target.url} refused the credentials: check "
+                    f"Kibana at {target.shown} refused the credentials: check "
                     "AUTHSTREAM_KIBANA_API_KEY or AUTHSTREAM_KIBANA_USERNAME/_PASSWORD"
                 ) from None
             except ThirdPartyUnavailable:
@@ -109,7 +115,7 @@ async def import_objects(
         message = body.get("message") if isinstance(body, dict) else None
         where = f" (space {target.space!r})" if target.space else ""
         raise ConfigurationError(
-            f"Kibana at {target.url}{where} refused the import ({response.status_code}): "
+            f"Kibana at {target.shown}{where} refused the import ({response.status_code}): "
             f"{message or response.text[:200]}"
         )
     return ImportResult(body.get("successResults", []), body.get("errors", []))

@@ -85,6 +85,14 @@ def test_credentials_are_sent_and_a_refusal_is_a_configuration_error(
         monkeypatch.setenv("AUTHSTREAM_KIBANA_USERNAME", "elastic")
         monkeypatch.setenv("AUTHSTREAM_KIBANA_PASSWORD", "changeme")
         assert main(["kibana", "import", "--url", kibana.base_url]) == 0
+        monkeypatch.delenv("AUTHSTREAM_KIBANA_PASSWORD")
+        monkeypatch.delenv("AUTHSTREAM_KIBANA_USERNAME")
+        capsys.readouterr()
+        # Credentials written into the URL work too, and are never printed.
+        with_password = kibana.base_url.replace("http://", "http://elastic:changeme@")
+        assert main(["kibana", "import", "--url", with_password]) == 0
+        out = capsys.readouterr().out
+        assert "changeme" not in out and "http://elastic:***@127.0.0.1" in out
 
 
 def test_a_starting_kibana_is_waited_for(
