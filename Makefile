@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: demo install services services-stop services-status ops-tools constraints test test-unit test-python test-js node lint schemas bench clean
+.PHONY: demo install services services-stop services-status ops-tools constraints test test-unit test-python test-js node lint schemas kibana bench clean
 
 install: $(BIN)/authstream
 
@@ -56,6 +56,7 @@ test-js: node
 bench: install services node
 	$(BIN)/authstream bench
 	$(BIN)/authstream bench ingest
+	$(BIN)/authstream bench people --steps 4
 	cd publisher_rule && npm ci --no-audit --no-fund && npm run bench
 
 lint: install
@@ -64,6 +65,10 @@ lint: install
 
 schemas: install
 	$(BIN)/python -m schemas.export
+
+# Regenerate deploy/kibana/authstream.ndjson (data views, segment searches, the dashboard).
+kibana: install
+	AUTHSTREAM_NAME_PREFIX= $(BIN)/authstream kibana export --output deploy/kibana/authstream.ndjson
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

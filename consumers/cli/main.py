@@ -16,6 +16,8 @@ from consumers import __version__
 from consumers.broker import admin, parking_lot
 from consumers.broker.publisher import publish_stream
 from consumers.cli import forget
+from consumers.cli import kibana as kibana_cli
+from consumers.cli import people as people_cli
 from consumers.cli import segments as segments_cli
 from consumers.cli import sync as sync_cli
 from consumers.cli.setup import format_report, run_setup
@@ -98,18 +100,7 @@ def cmd_segments(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "show":
         print(asyncio.run(segments_cli.segment_report(settings, args.name, params)))
         return EXIT_OK
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            exported, withheld = asyncio.run(
-                segments_cli.segment_export(settings, args.name, params, args.format, out)
-            )
-    else:
-        exported, withheld = asyncio.run(
-            segments_cli.segment_export(settings, args.name, params, args.format, sys.stdout)
-        )
-    note = f"; {withheld:,} left out (refused marketing)" if withheld else ""
-    _err(f"exported {exported:,} member(s) of {args.name}{note}")
-    return EXIT_OK
+    return segments_cli.export_segment(args, settings)
 
 
 def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
@@ -139,6 +130,12 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     def say(line: str) -> None:
         print(line, file=sys.stderr)
 
+    if args.suite == "people":
+        from consumers.bench.people import format_people, run_people_bench
+
+        steps = run_people_bench(settings, args.profiles, args.steps, args.export_members, say)
+        print(format_people(asyncio.run(steps)))
+        return EXIT_OK
     tune_for_throughput()  # the load is generated as `authstream publish` would
     if args.events is None:
         args.events = {"ingest": 50_000, "topology": 30_000}.get(args.suite, 200_000)
@@ -212,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     segments_cli.add_parser(sub).set_defaults(handler=cmd_segments)
     sync_cli.add_parser(sub)
+    people_cli.add_parsers(sub)
+    kibana_cli.add_parser(sub)
 
     parked = sub.add_parser("dlq", help="the parking lot: list, replay or purge failed messages")
     parked.add_argument("action", choices=["list", "replay", "purge"])
@@ -230,13 +229,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure the indexer (or ingest) against its baselines")
     bench.add_argument(
-        "suite", nargs="?", choices=["indexer", "ingest", "topology"], default="indexer"
+        "suite",
+        nargs="?",
+        choices=["indexer", "ingest", "topology", "people"],
+        default="indexer",
     )
     bench.add_argument("--events", type=int, default=None, help="workload (200,000; ingest 50,000)")
     bench.add_argument("--senders", type=int, default=4, help="ingest: concurrent senders (4)")
     bench.add_argument("--rate", type=int, default=1_000, help="offered load for latency (1,000/s)")
     bench.add_argument("--latency-seconds", type=int, default=15, help="latency run length (15)")
     bench.add_argument("--naive-events", type=int, default=2_000, help="naive baseline size")
+    bench.add_argument("--profiles", type=int, default=1_000_000, help="people: profiles loaded")
+    bench.add_argument("--steps", type=int, default=1, help="people: measure after each part")
+    bench.add_argument(
+        "--export-members", type=int, default=100_000, help="people: members exported (100,000)"
+    )
     bench.set_defaults(handler=cmd_bench)
 
     ingest = sub.add_parser("ingest", help="HTTP endpoint for Auth0 Log Streams (custom webhook)")

@@ -1,19 +1,18 @@
-"""``authstream segments list|show|export`` and ``authstream search``."""
+"""``authstream segments list|show|export``."""
 
 import argparse
-from typing import Any, TextIO
+from typing import Any
 
+from consumers.cli.export import add_export_arguments, run_export
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.segments.definitions import (
     count,
-    exportable,
     get_segment,
     load_segments,
-    members,
     sample,
 )
-from consumers.segments.export import SINKS, row_of
+from consumers.segments.export import row_of
 from consumers.store import elastic
 
 SAMPLE_COLUMNS = ("user_id", "email", "name", "gender", "birth_date", "interests", "last_login")
@@ -62,22 +61,10 @@ async def segment_report(
     return header + ("\n" + table(rows, SAMPLE_COLUMNS) if rows else "")
 
 
-async def segment_export(
-    settings: Settings, name: str, params: dict[str, int], fmt: str, out: TextIO
-) -> tuple[int, int]:
-    """Write the members; returns (exported, left out because they refused marketing)."""
-    segment = get_segment(name)
-    names = Names(settings.name_prefix)
-    query = segment.render(params)
-    sink = SINKS[fmt](out)
-    exported = 0
-    async with elastic.connect(settings) as es:
-        with elastic.elasticsearch_errors(settings):
-            async for profile in members(es, names, exportable(query)):
-                sink.write(profile)
-                exported += 1
-            total = await count(es, names, query)
-    return exported, total - exported
+def export_segment(args: argparse.Namespace, settings: Settings) -> int:
+    """``segments export``: the segment's query, handed to the export engine (cli.export)."""
+    query = get_segment(args.name).render(parse_params(args.param))
+    return run_export(args, settings, args.name, query)
 
 
 def add_parser(
@@ -96,6 +83,5 @@ def add_parser(
             help="override a segment parameter, e.g. --param days=14",
         )
         if action == "export":
-            parser.add_argument("--format", choices=sorted(SINKS), default="csv")
-            parser.add_argument("--output", metavar="FILE", help="default: standard output")
+            add_export_arguments(parser)
     return segments

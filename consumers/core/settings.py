@@ -209,6 +209,20 @@ class Settings(BaseSettings):
     auth0_logs_max_pages: int = Field(
         default=50, ge=1, description="Pages of 100 logs one reconciliation run reads at most."
     )
+    # Finding people: exports and Kibana
+    consent_policy: Literal["opt-out", "opt-in"] = Field(
+        default="opt-out",
+        description="Who exports include: opt-out = everyone but those who refused marketing; "
+        "opt-in = only those who granted it.",
+    )
+    kibana_url: str = Field(
+        default="http://127.0.0.1:5601", description="Kibana, for `authstream kibana import`."
+    )
+    kibana_api_key: SecretStr | None = Field(
+        default=None, description="Kibana API key (the base64 'id:key' form)."
+    )
+    kibana_username: str | None = Field(default=None, description="Kibana basic-auth user.")
+    kibana_password: SecretStr | None = Field(default=None, description="Kibana password.")
 
     # Operations
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -31,6 +31,7 @@ from consumers.profile.model import (
     Provenance,
     event_fingerprint,
 )
+from consumers.profile.searchable import search_text
 from schemas import Event
 
 PROFILE_EVENT_TYPES = frozenset({"auth.signup", "auth.login", "user.updated"})
@@ -348,6 +349,7 @@ def _derive_facts(profile: Profile, taxonomy: Taxonomy, now: datetime) -> None:
     profile.returned = bool(
         registered and profile.last_login and profile.last_login.date() > registered.date()
     )
+    profile.search = search_text(profile)
 
 
 def _copy(profile: Profile) -> Profile:

@@ -116,6 +116,7 @@ class Profile(BaseModel):
     auth0_stamps: dict[str, str] = Field(default_factory=dict)  # key -> "time|event id" it has
     last_geo: dict[str, Any] | None = None
     seen_interests: dict[str, list[str]] = Field(default_factory=dict)
+    search: str | None = None  # folded words `authstream search` matches (profile.searchable)
     requested: dict[str, str] = Field(default_factory=dict)  # request key -> what and when
     version: int = 0
     applied_events: list[str] = Field(default_factory=list)

@@ -29,6 +29,22 @@ _FINDING = {
         "response": _UNINDEXED,
     },
 }
+# The folded words `authstream search` matches (``consumers.profile.searchable``). Prefixes up to
+# eight characters are indexed too, so "as you type" prefix queries stay single term lookups.
+# Where the cluster has the analysis-common module, setup swaps in a folding analyzer
+# (``consumers.store.folding``); the core distribution keeps ``standard``.
+SEARCH_FIELD: dict[str, Any] = {
+    "type": "text",
+    "analyzer": "standard",
+    "index_prefixes": {"min_chars": 2, "max_chars": 8},
+}
+# ECS names for the same facts, so one Kibana filter (``user.id: ...``) spans users and events.
+ECS_USER_ALIASES: dict[str, Any] = {
+    "properties": {
+        "id": {"type": "alias", "path": "user_id"},
+        "email": {"type": "alias", "path": "email"},
+    }
+}
 # Enrichment providers whose findings are mapped (``consumers.enrich`` registers them).
 ENRICHMENT_PROVIDERS = ("fullcontact",)
 
@@ -102,6 +118,8 @@ USERS_MAPPING: dict[str, Any] = {
         "auth0_stamps": _UNINDEXED,
         "last_geo": _UNINDEXED,
         "seen_interests": _UNINDEXED,
+        "search": SEARCH_FIELD,
+        "user": ECS_USER_ALIASES,
         "requested": _UNINDEXED,
         "version": {"type": "long"},
         "applied_events": {"type": "keyword", "index": False, "doc_values": False},

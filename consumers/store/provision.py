@@ -8,6 +8,7 @@ from elasticsearch import AsyncElasticsearch
 
 from consumers.core.names import Names
 from consumers.core.settings import Settings
+from consumers.store import folding
 from consumers.store.layout import (
     EVENTS_MAPPING,
     SHARED_SETTINGS,
@@ -51,22 +52,25 @@ async def _ensure_template(es: AsyncElasticsearch, name: str, body: dict[str, An
 
 async def _ensure_users_index(es: AsyncElasticsearch, names: Names) -> EsChange:
     alias = names.users_alias
-    mapping = USERS_MAPPING | {"_meta": {"fingerprint": _mapping_fingerprint()}}
     if await es.indices.exists_alias(name=alias):
+        folds = await folding.index_folds(es, alias)
         current = await es.indices.get_mapping(index=alias)
         metas = [m["mappings"].get("_meta", {}) for m in current.body.values()]
         if all(m.get("fingerprint") == _mapping_fingerprint() for m in metas):
-            return EsChange("index alias", alias, "unchanged")
+            return EsChange("index alias", alias, "unchanged", folding.describe(folds))
         # Additive mapping changes apply in place; a conflicting one raises with ES's reason.
+        mapping = folding.users_mapping(folds) | {"_meta": {"fingerprint": _mapping_fingerprint()}}
         await es.indices.put_mapping(index=alias, **mapping)
         return EsChange("index alias", alias, "updated", "mapping extended in place")
     index = names.users_index(USERS_GENERATION)
+    folds = await folding.cluster_can_fold(es)
     await es.indices.create(
         index=index,
-        mappings=mapping,
+        mappings=folding.users_mapping(folds) | {"_meta": {"fingerprint": _mapping_fingerprint()}},
+        settings={"analysis": folding.FOLDING_ANALYSIS} if folds else None,
         aliases={alias: {"is_write_index": True, "filter": tombstone_filter()}},
     )
-    return EsChange("index alias", alias, "created", f"→ {index}")
+    return EsChange("index alias", alias, "created", f"→ {index}; {folding.describe(folds)}")
 
 
 async def _ensure_events_stream(es: AsyncElasticsearch, names: Names) -> EsChange:

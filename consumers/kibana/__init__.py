@@ -1,0 +1,1 @@
+"""Kibana for the marketer: saved objects generated from the layout, imported over the API."""

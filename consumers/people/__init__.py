@@ -1,0 +1,1 @@
+"""Finding people: full-text search over profiles and one customer looked up with provenance."""
