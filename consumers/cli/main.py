@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from consumers import __version__
 from consumers.broker import admin, parking_lot
 from consumers.broker.publisher import publish_stream
+from consumers.cli import mentions as mentions_cli
 from consumers.cli import segments as segments_cli
 from consumers.cli.setup import format_report, run_setup
 from consumers.core.errors import AuthstreamError, RetryableError
@@ -201,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     segments_cli.add_parser(sub).set_defaults(handler=cmd_segments)
+    mentions_cli.add_parser(sub)
 
     parked = sub.add_parser("dlq", help="the parking lot: list, replay or purge failed messages")
     parked.add_argument("action", choices=["list", "replay", "purge"])

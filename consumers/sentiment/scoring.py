@@ -238,7 +238,7 @@ class UserSentiment:
             "label": self.label,
             "mentions": self.count,
             "mean": round(self.mean, 4),
-            "minimum": round(self.minimum, 4),
+            "min": round(self.minimum, 4),
             "first_at": self.first_at.isoformat(),
             "last_at": self.last_at.isoformat(),
             "evidence": [

@@ -17,7 +17,8 @@ from consumers.core.settings import Settings
 from consumers.enrich import configured_enrichers, missing_configuration
 from consumers.pipeline.worker import Stage
 from consumers.profile.facts import Taxonomy
-from consumers.stages import enrich
+from consumers.sentiment.mentions import MENTION_TYPE
+from consumers.stages import enrich, sentiment
 from consumers.stages.derived import Rule
 from consumers.stages.index import IndexStage
 
@@ -37,6 +38,7 @@ class StageSpec:
     build: Callable[[StageContext], Stage]
     missing: Callable[[Settings], str | None] = lambda _: None  # why it cannot run, or None
     rules: tuple[Rule, ...] = field(default_factory=tuple)  # what the index derives for it
+    mode: Callable[[Settings], str] = lambda _: ""  # what it does when on, if that depends
 
 
 def _index(context: StageContext) -> Stage:
@@ -50,6 +52,10 @@ def _enrich(context: StageContext) -> Stage:
         for name, r in configured_enrichers(context.settings).items()
     }
     return enrich.EnrichStage(context.es, context.settings, enrichers)
+
+
+def _sentiment(context: StageContext) -> Stage:
+    return sentiment.SentimentStage.from_settings(context.es, context.settings)
 
 
 CATALOG: dict[str, StageSpec] = {
@@ -69,6 +75,15 @@ CATALOG: dict[str, StageSpec] = {
             missing=missing_configuration,
             rules=(enrich.enrichment_wanted,),
         ),
+        StageSpec(
+            "sentiment",
+            "sentiment.requested, imported mentions, X → scored mentions → profile.sentiment",
+            (Binding("derived", sentiment.REQUESTED), Binding("derived", MENTION_TYPE)),
+            _sentiment,
+            missing=sentiment.missing_configuration,
+            rules=(sentiment.sentiment_wanted,),
+            mode=sentiment.describe_mode,
+        ),
     )
 }
 
@@ -77,7 +92,7 @@ CATALOG: dict[str, StageSpec] = {
 class StageStatus:
     name: str
     enabled: bool
-    reason: str  # why it is off, when it is
+    reason: str  # why it is off, when it is (when on: its mode, if that depends on settings)
 
 
 def stage_statuses(settings: Settings) -> list[StageStatus]:
@@ -91,7 +106,7 @@ def stage_statuses(settings: Settings) -> list[StageStatus]:
         elif missing:
             statuses.append(StageStatus(name, False, missing))
         else:
-            statuses.append(StageStatus(name, True, ""))
+            statuses.append(StageStatus(name, True, spec.mode(settings)))
     return statuses
 
 
