@@ -34,8 +34,10 @@ Label = Literal["negative", "neutral", "positive"]
 POSITIVE_THRESHOLD = 0.05
 NEGATIVE_THRESHOLD = -0.05
 # A user's label follows their recent mood: a mention this much older than the user's newest one
-# weighs half as much, so a customer angry last month and happy now leaves the negative label.
-RECENCY_HALF_LIFE = timedelta(days=14)
+# weighs half as much, so a customer angry last month and happy now leaves the negative label,
+# and one whose complaint of last week was resolved today ("replaced my pair, love them") does
+# too. A week: the window X's recent search covers, and the default interval between look-ups.
+RECENCY_HALF_LIFE = timedelta(days=7)
 EVIDENCE_SIZE = 3
 # A mention that is one question ("is the Pace good for trail?") asks, it does not praise: its
 # positive score drops to 0. Negative questions ("why is my refund still not here?") are
