@@ -47,7 +47,12 @@ def twitter_user(handle: str, twitter_id: str, **extra: Any) -> dict[str, Any]:
         "screen_name": handle,
         "created_at": "2026-11-01T09:00:00Z",
         "identities": [
-            {"provider": "twitter", "user_id": twitter_id, "connection": "twitter", "isSocial": True}
+            {
+                "provider": "twitter",
+                "user_id": twitter_id,
+                "connection": "twitter",
+                "isSocial": True,
+            }
         ],
         **extra,
     }

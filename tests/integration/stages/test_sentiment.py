@@ -1,18 +1,24 @@
 """The sentiment stage against the real RabbitMQ and Elasticsearch, X through its stand-in."""
 
 import asyncio
+import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
+from structlog.testing import capture_logs
 
 from consumers.cli.main import main
 from consumers.cli.setup import remove_everything
 from consumers.core.names import Names
 from consumers.core.settings import Settings
-from consumers.stages.sentiment import SentimentStage
+from consumers.sentiment.twitter import XRecentSearch
+from consumers.stages.sentiment import REQUESTED, SentimentStage
 from consumers.store import elastic
+from schemas import Event
 from tests import broker, search
 from tests.helpers import eventually
 from tests.integration.stages.sentiment_helpers import (
@@ -27,6 +33,7 @@ from tests.integration.stages.sentiment_helpers import (
     stored_mentions,
     twitter_user,
 )
+from tests.metrics import sample
 from tests.standins.x_api import SEARCH_PATH, XStandIn
 from tests.workers import running
 
@@ -111,8 +118,11 @@ def test_imported_mentions_give_the_same_profiles_as_the_api_and_importing_twice
 ) -> None:
     posts = [
         x_api.add_post(ANGRY, "alice", created_at=NOW - timedelta(days=3)),
-        x_api.add_post("@InnovaShoes still no refund after 3 weeks", "alice",
-                       created_at=NOW - timedelta(days=2)),
+        x_api.add_post(
+            "@InnovaShoes still no refund after 3 weeks",
+            "alice",
+            created_at=NOW - timedelta(days=2),
+        ),
         x_api.add_post(HAPPY, "bob", created_at=NOW - timedelta(days=1)),
         x_api.add_post("Is the @InnovaShoes Pace good for trail?", "bob"),
     ]
@@ -130,8 +140,14 @@ def test_imported_mentions_give_the_same_profiles_as_the_api_and_importing_twice
     monkeypatch.delenv("AUTHSTREAM_X_BEARER_TOKEN")
     imported = Settings()
     lines = [  # as an export of the same posts would have them (X gives whole seconds)
-        {"id": p.id, "handle": "@" + p.username, "author_id": p.author_id, "text": p.text,
-         "created_at": p.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "lang": p.lang}
+        {
+            "id": p.id,
+            "handle": "@" + p.username,
+            "author_id": p.author_id,
+            "text": p.text,
+            "created_at": p.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "lang": p.lang,
+        }
         for p in posts
     ]
     try:
@@ -152,7 +168,9 @@ def test_imported_mentions_give_the_same_profiles_as_the_api_and_importing_twice
             }
             assert through_file == through_api
             assert members(imported) == {f"twitter|{ids['alice']}"}
-            versions = {i: search.profile(imported, f"twitter|{i}")["version"] for i in ids.values()}
+            versions = {
+                i: search.profile(imported, f"twitter|{i}")["version"] for i in ids.values()
+            }
             assert import_file(lines, tmp_path) == 0  # again: nothing changes
             names = Names(imported.name_prefix)
             eventually(lambda: broker.message_count(imported, names.work_queue("sentiment")) == 0)
@@ -188,8 +206,11 @@ def test_the_sweep_attaches_mentions_to_known_users_keeps_the_others_and_reads_o
     )
     x_api.add_post(ANGRY, "alice", created_at=NOW - timedelta(days=5))
     x_api.add_post(HAPPY, "bob", created_at=NOW - timedelta(days=1))
-    x_api.add_post("@InnovaShoes worst customer service ever, never again", "dave",
-                   created_at=NOW - timedelta(days=1))
+    x_api.add_post(
+        "@InnovaShoes worst customer service ever, never again",
+        "dave",
+        created_at=NOW - timedelta(days=1),
+    )
     ids = {h: x_api.users[h][0] for h in ("alice", "bob", "dave")}
     alice, bob, dave = (f"twitter|{ids[h]}" for h in ("alice", "bob", "dave"))
     assert main(["setup"]) == 0
@@ -207,14 +228,197 @@ def test_the_sweep_attaches_mentions_to_known_users_keeps_the_others_and_reads_o
         assert members(settings) == {alice, dave}
         assert x_api.posts_read == 3  # his look-up started after what the sweep had read
         # alice is happy now: the next sweep reads that one post and moves her out
-        x_api.add_post("Update: @InnovaShoes replaced my pair in two days. Love them, thank you!",
-                       "alice")
+        x_api.add_post(
+            "Update: @InnovaShoes replaced my pair in two days. Love them, thank you!", "alice"
+        )
         sweep_once(settings)
         eventually(lambda: alice not in members(settings), message="alice leaves the segment")
     assert members(settings) == {dave}
     assert x_api.posts_read == 4
-    sweeps = [r for r in x_api.requests_to(SEARCH_PATH) if "from:" not in r.query["query"].split()[0]]
+    sweeps = [
+        r for r in x_api.requests_to(SEARCH_PATH) if "from:" not in r.query["query"].split()[0]
+    ]
     assert "since_id" not in sweeps[0].query and "since_id" in sweeps[-1].query
     summary = sentiment_of(settings, alice)
     assert summary is not None and summary["label"] == "positive" and summary["mentions"] == 2
     assert len(summary["evidence"]) == 1  # the old complaint stays visible
+
+
+def parked(settings: Settings) -> int:
+    return broker.message_count(settings, Names(settings.name_prefix).parking_lot("sentiment"))
+
+
+def test_rejected_credentials_hold_the_stage_loudly_until_they_work(
+    settings: Settings, x_api: XStandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = sentiment_settings(monkeypatch, x_api.base_url)
+    x_api.add_post(ANGRY, "alice", created_at=NOW - timedelta(days=1))
+    alice_id = x_api.users["alice"][0]
+    x_api.bearer_token = "rotated-at-x"  # the token authstream has no longer works
+    assert main(["setup"]) == 0
+    publish([signup(twitter_user("alice", alice_id))], tmp_path)
+    with capture_logs() as logs, running(settings, ("index", "sentiment")):
+        eventually(lambda: len(x_api.requests_to(SEARCH_PATH)) >= 2, message="two refused calls")
+        eventually(lambda: sample("authstream_third_party_auth_rejected", provider="x") == 1)
+        assert sample("authstream_dependency_down", stage="sentiment") == 1
+        assert sentiment_of(settings, f"twitter|{alice_id}") is None
+        assert parked(settings) == 0  # held, not parked
+        x_api.bearer_token = X_TOKEN  # the operator fixes the token; the held batch goes through
+        eventually(lambda: sentiment_of(settings, f"twitter|{alice_id}"), timeout=40)
+        assert sample("authstream_third_party_auth_rejected", provider="x") == 0
+    assert parked(settings) == 0
+    assert any(
+        entry["log_level"] == "error" and "X rejected the bearer token" in entry["event"]
+        for entry in logs
+    )
+    assert all(X_TOKEN not in str(entry) for entry in logs)
+
+
+def test_a_429_waits_for_the_reset_it_announces(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with XStandIn(X_TOKEN, window_seconds=4) as x_api:
+        settings = sentiment_settings(monkeypatch, x_api.base_url)
+        x_api.add_post(ANGRY, "alice", created_at=NOW - timedelta(days=1))
+        alice_id = x_api.users["alice"][0]
+        assert main(["setup"]) == 0
+        reset = int(x_api.limiter.reset_at())
+        x_api.throttle(times=1)
+        with running(settings, ("index", "sentiment")):
+            publish([signup(twitter_user("alice", alice_id))], tmp_path)
+            eventually(lambda: sentiment_of(settings, f"twitter|{alice_id}"), timeout=30)
+        first, second = x_api.requests_to(SEARCH_PATH)[:2]
+    assert first.fault == "fail" and second.fault is None
+    wall_offset = time.time() - time.monotonic()
+    waited_for = reset - (first.received_at + wall_offset)
+    assert second.received_at - first.received_at >= waited_for - 1.0  # reset: whole seconds
+    assert parked(settings) == 0
+
+
+def test_an_outage_holds_the_batch_and_it_recovers(
+    settings: Settings, x_api: XStandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = sentiment_settings(monkeypatch, x_api.base_url)
+    x_api.add_post(ANGRY, "alice", created_at=NOW - timedelta(days=1))
+    alice_id = x_api.users["alice"][0]
+    assert main(["setup"]) == 0
+    x_api.unavailable(times=4)  # three tries of the first attempt, the first of the second
+    before = sample("authstream_third_party_calls_total", provider="x", outcome="unavailable")
+    with running(settings, ("index", "sentiment")):
+        publish([signup(twitter_user("alice", alice_id))], tmp_path)
+        summary = eventually(lambda: sentiment_of(settings, f"twitter|{alice_id}"), timeout=30)
+    assert summary["label"] == "negative"
+    faults = [r.fault for r in x_api.requests_to(SEARCH_PATH)]
+    assert faults == ["fail"] * 4 + [None]
+    after = sample("authstream_third_party_calls_total", provider="x", outcome="unavailable")
+    assert after - before == 4
+    assert parked(settings) == 0
+
+
+def budget_used(settings: Settings) -> int:
+    month = datetime.now(UTC).strftime("%Y-%m")
+    with search.client(settings) as es:
+        found = es.get(index=Names(settings.name_prefix).state_index, id=f"budget:x:{month}")
+        return int(found["_source"]["used"])
+
+
+def test_the_monthly_read_budget_is_never_exceeded_and_unread_posts_are_given_back(
+    settings: Settings, x_api: XStandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = sentiment_settings(
+        monkeypatch,
+        x_api.base_url,
+        AUTHSTREAM_X_MONTHLY_READ_BUDGET="25",
+        AUTHSTREAM_SENTIMENT_SWEEP_MINUTES="60",
+    )
+    for n in range(5):
+        x_api.add_post(
+            f"@InnovaShoes pair number {n} fell apart",
+            f"early{n}",
+            created_at=NOW - timedelta(hours=10 - n),
+        )
+    assert main(["setup"]) == 0
+    sweep_once(settings)  # asks for 25, gets 5, gives 20 back
+    assert (x_api.posts_read, budget_used(settings)) == (5, 5)
+    assert sample("authstream_third_party_budget_remaining", provider="x", period="month") == 20
+    for n in range(40):
+        x_api.add_post(
+            f"@InnovaShoes love pair {n}", f"fan{n}", created_at=NOW - timedelta(hours=5, minutes=n)
+        )
+    sweep_once(settings)  # 20 left: one page of 20, then under X's minimum page of 10
+    assert (x_api.posts_read, budget_used(settings)) == (25, 25)
+    fans = [f"fan{n}" for n in (0, 1, 39)]
+    with running(settings, ("index", "sentiment")):
+        publish([signup(twitter_user(h, x_api.users[h][0])) for h in fans], tmp_path)
+        # no budget left: summaries come from what is stored, without asking X
+        eventually(
+            lambda: all(sentiment_of(settings, f"twitter|{x_api.users[h][0]}") for h in fans)
+        )
+    sweep_once(settings)
+    assert x_api.posts_read == 25 == budget_used(settings)
+    assert len(x_api.requests_to(SEARCH_PATH)) == 2  # nothing asked once the budget was spent
+    assert sample("authstream_third_party_budget_remaining", provider="x", period="month") == 0
+    stored = stored_mentions(settings)
+    assert len(stored) == 25
+    read_fans = {
+        f"twitter|{x_api.users[h][0]}"
+        for h in fans
+        if any(m["handle"] == h for m in stored.values())
+    }
+    for user_id in read_fans:
+        assert (sentiment_of(settings, user_id) or {}).get("label") == "positive"
+
+
+def request(user_id: str, handle: str) -> Event:
+    return Event.model_validate(
+        {
+            "schema": "authstream.event/1",
+            "event_id": str(uuid.uuid4()),
+            "type": REQUESTED,
+            "occurred_at": NOW.isoformat(),
+            "source": "authstream",
+            "user": {"user_id": user_id},
+            "data": {"handle": handle, "author_id": []},
+        }
+    )
+
+
+def test_a_handle_is_looked_up_once_per_interval_then_only_for_newer_posts(
+    settings: Settings, x_api: XStandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = sentiment_settings(
+        monkeypatch, x_api.base_url, AUTHSTREAM_SENTIMENT_REFRESH_HOURS="1"
+    )
+    first = x_api.add_post(ANGRY, "alice", created_at=NOW - timedelta(days=1))
+    alice = f"twitter|{x_api.users['alice'][0]}"
+    assert main(["setup"]) == 0
+    with running(settings, ("index",)):
+        publish([signup(twitter_user("alice", x_api.users["alice"][0]))], tmp_path)
+        eventually(lambda: search.profile(settings, alice))
+    clock = [NOW]
+
+    async def scenario() -> list[list[dict[str, object]]]:
+        async with elastic.connect(settings) as es:
+            api = XRecentSearch.from_settings(settings)
+            stage = SentimentStage(es, settings, api, clock=lambda: clock[0])
+            answers = []
+            try:
+                for step in (timedelta(0), timedelta(minutes=59), timedelta(minutes=2)):
+                    clock[0] += step
+                    handled = await stage.handle([request(alice, "alice"), request(alice, "alice")])
+                    answers.append([orjson.loads(e.body)["data"] for e in handled.emits])
+            finally:
+                await stage.aclose()
+            return answers
+
+    x_api.add_post("@InnovaShoes the replacement pair is great", "alice")
+    answers = asyncio.run(scenario())
+    lookups = [r for r in x_api.requests_to(SEARCH_PATH) if "from:alice" in r.query["query"]]
+    assert len(lookups) == 2  # at 0 and after the hour; not at 59 minutes, not twice per batch
+    assert "since_id" not in lookups[0].query
+    assert int(lookups[1].query["since_id"]) > int(first.id)  # only what is newer
+    assert x_api.posts_read == 2
+    looked = [[a["looked_up_at"] for a in step] for step in answers]
+    assert looked[0] == looked[1] == [NOW.isoformat()] * 2
+    assert looked[2] == [(NOW + timedelta(minutes=61)).isoformat()] * 2
+    assert [step[0]["mentions"] for step in answers] == [2, 2, 2]
