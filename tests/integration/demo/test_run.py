@@ -1,7 +1,11 @@
 import pytest
 
 from consumers.cli.main import main
+from consumers.core.names import Names
 from consumers.core.settings import Settings
+from consumers.demo.synthetic import synthetic_mentions, synthetic_tenant
+from consumers.segments.definitions import load_segments
+from tests import search
 
 
 def test_the_demo_prints_the_three_segments_and_is_idempotent(
@@ -20,3 +24,31 @@ def test_the_demo_prints_the_three_segments_and_is_idempotent(
 
     assert counts(first) == counts(second)
     assert any(not c.endswith(": 0 member(s)") for c in counts(first))
+
+
+def test_the_demos_sentiment_comes_from_imported_mentions_scored_by_the_real_stage(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = synthetic_tenant(120)
+    assert not [e for e in events if e["type"] == "profile.sentiment"]  # nothing pre-scored
+    mentions = {m["id"]: m for m in synthetic_mentions(events)}
+    assert main(["demo", "--users", "120"]) == 0
+    out = capsys.readouterr().out
+    assert "brand mentions for the sentiment stage" in out
+    names = Names(settings.name_prefix)
+    with search.client(settings) as es:
+        es.indices.refresh(index=names.mentions_index)
+        assert es.count(index=names.mentions_index)["count"] == len(mentions)
+        found = es.search(
+            index=names.users_alias,
+            query=load_segments()["negative-twitter-sentiment"].render(),
+            size=100,
+        )
+    negative = [hit["_source"]["sentiment"] for hit in found["hits"]["hits"]]
+    assert negative, "the demo tenant has unhappy Twitter customers"
+    for summary in negative:
+        assert summary["provider"] == "vader+brand-lexicon"  # scored by the stage
+        assert summary["evidence"], "each comes with the posts that put them there"
+        for post in summary["evidence"]:
+            assert mentions[post["id"]]["text"] == post["text"]
+            assert mentions[post["id"]]["handle"] == summary["handle"]
