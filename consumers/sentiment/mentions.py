@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from consumers.core.names import Names
 from consumers.profile.facts.identity import normalise_handle
-from consumers.sentiment.scoring import Mention, Scorer, score_mention
+from consumers.sentiment.models import LexiconModel, SentimentModel
+from consumers.sentiment.scoring import Mention
 from schemas import SCHEMA_ID
 from schemas.types import Timestamp
 
@@ -126,12 +127,12 @@ class MentionStore:
         self,
         es: AsyncElasticsearch,
         names: Names,
-        scorer: Scorer = score_mention,
+        model: SentimentModel | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.es = es
         self.index = names.mentions_index
-        self.scorer = scorer
+        self.model: SentimentModel = model or LexiconModel()
         self.clock = clock
 
     async def add(
@@ -143,14 +144,15 @@ class MentionStore:
             return set(), {}
         now = self.clock().isoformat()
         operations: list[dict[str, Any]] = []
-        for record in records:
-            score = self.scorer(record.text)
+        scores = self.model.score_all([record.text for record in records])
+        for record, score in zip(records, scores, strict=True):
             operations += [
                 {"create": {"_index": self.index, "_id": record.id}},
                 record.model_dump(mode="json")
                 | {
                     "score": round(score.compound, 4),
                     "label": score.label,
+                    "model": self.model.name,
                     "source": source,
                     "stored_at": now,
                 },
@@ -187,13 +189,20 @@ class MentionStore:
             sort=[{"created_at": "desc"}, {"id": "asc"}],
             size=MENTIONS_PER_USER,
         )
+        docs = [hit["_source"] for hit in found.get("hits", {}).get("hits", [])]
+        # A mention scored by another model (before an upgrade) is scored again, in memory.
+        stale = [doc["text"] for doc in docs if doc.get("model") != self.model.name]
+        rescored = iter(self.model.score_all(stale))
         return [
             Mention(
-                hit["_source"]["id"],
-                hit["_source"]["text"],
-                datetime.fromisoformat(hit["_source"]["created_at"]),
-                hit["_source"].get("url") or "",
-                hit["_source"]["handle"],
+                doc["id"],
+                doc["text"],
+                datetime.fromisoformat(doc["created_at"]),
+                doc.get("url") or "",
+                doc["handle"],
+                float(doc["score"])
+                if doc.get("model") == self.model.name
+                else next(rescored).compound,
             )
-            for hit in found.get("hits", {}).get("hits", [])
+            for doc in docs
         ]

@@ -211,6 +211,7 @@ class Mention:
     created_at: datetime  # naive values are taken as UTC
     url: str = ""
     handle: str = ""
+    score: float | None = None  # the compound score, when it was scored already (stored)
 
 
 @dataclass(frozen=True)
@@ -275,12 +276,13 @@ def summarise(
     """Fold one user's mentions; the result is the same for any order and any duplicates.
 
     The label comes from the recency-weighted mean, measured from the user's newest mention
-    (not from the wall clock, so replaying the same mentions gives the same answer).
+    (not from the wall clock, so replaying the same mentions gives the same answer). A mention
+    that carries its score is not scored again.
     """
     unique = _distinct(mentions)
     if not unique:
         raise ValueError("summarise needs at least one mention")
-    scores = [scorer(m.text).compound for m in unique]
+    scores = [m.score if m.score is not None else scorer(m.text).compound for m in unique]
     last = unique[-1].created_at
     weights = [0.5 ** ((last - m.created_at) / half_life) for m in unique]
     recent = math.fsum(w * s for w, s in zip(weights, scores, strict=True)) / math.fsum(weights)

@@ -36,8 +36,8 @@ from consumers.pipeline.outcome import DONE, Emit, Handled, Outcome, park
 from consumers.pipeline.schedule import Periodic, publish_emits
 from consumers.profile.model import DerivedEvent, Profile
 from consumers.sentiment.mentions import MENTION_TYPE, MentionRecord, MentionStore
+from consumers.sentiment.models import SentimentModel, load_model, model_name
 from consumers.sentiment.reader import XReader
-from consumers.sentiment.scoring import Scorer, score_mention
 from consumers.sentiment.twitter import (
     SearchApi,
     XRecentSearch,
@@ -66,7 +66,6 @@ REQUESTED = "sentiment.requested"
 REQUEST_WINDOW = timedelta(hours=6)
 PAGES_PER_LOOKUP = 3  # one user's posts about the brand in 7 days: 300 is plenty
 SWEEP_KEY = "sentiment:sweep"
-MODEL = "vader+brand-lexicon"
 
 
 def utcnow() -> datetime:
@@ -84,10 +83,11 @@ def missing_configuration(settings: Settings) -> str | None:
 
 def describe_mode(settings: Settings) -> str:
     """What the stage does under these settings (``authstream setup`` prints it)."""
+    scored = f"scored by {model_name(settings)}"
     if settings.x_bearer_token is None:
         return (
             "imported mentions only (`authstream mentions import`): "
-            "AUTHSTREAM_X_BEARER_TOKEN is not set"
+            f"AUTHSTREAM_X_BEARER_TOKEN is not set; {scored}"
         )
     sweep = (
         f"sweep every {settings.sentiment_sweep_minutes:g} min"
@@ -97,7 +97,7 @@ def describe_mode(settings: Settings) -> str:
     return (
         f"X recent search for @{settings.brand_handle}: per user every "
         f"{settings.sentiment_refresh_hours:g} h, {sweep}, "
-        f"{settings.x_monthly_read_budget:,} posts/month"
+        f"{settings.x_monthly_read_budget:,} posts/month; {scored}"
     )
 
 
@@ -141,16 +141,16 @@ class SentimentStage:
         settings: Settings,
         api: SearchApi | None,
         clock: Callable[[], datetime] = utcnow,
-        scorer: Scorer = score_mention,
+        model: SentimentModel | None = None,
     ) -> None:
         assert settings.brand_handle is not None
         self.es = es
         self.settings = settings
         self.names = Names(settings.name_prefix)
         self.clock = clock
-        self.scorer = scorer
+        self.model = model or load_model(settings)
         self.state = StateStore(es, self.names)
-        self.store = MentionStore(es, self.names, scorer, clock)
+        self.store = MentionStore(es, self.names, self.model, clock)
         self.interval = timedelta(hours=settings.sentiment_refresh_hours)
         self.brand = settings.brand_handle
         self.query = check_query(brand_query(self.brand, settings.brand_keywords))
@@ -230,8 +230,8 @@ class SentimentStage:
                 subject,
                 as_of=as_of,
                 looked_up_at=looked.get(subject.handle or ""),
-                scorer=self.scorer,
-                model=MODEL,
+                scorer=self.model,
+                model=self.model.name,
             )
             emits.append(
                 self._finding(derived_id(request.event_id, "profile.sentiment"), subject, data)
@@ -294,8 +294,8 @@ class SentimentStage:
                 subject,
                 as_of=as_of,
                 looked_up_at=datetime.fromisoformat(looked) if isinstance(looked, str) else None,
-                scorer=self.scorer,
-                model=MODEL,
+                scorer=self.model,
+                model=self.model.name,
             )
             if same and block is not None and block.finding("digest") == data["digest"]:
                 continue

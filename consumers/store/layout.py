@@ -182,6 +182,7 @@ MENTIONS_MAPPING: dict[str, Any] = {
         "lang": _KEYWORD,
         "score": {"type": "float"},
         "label": _KEYWORD,
+        "model": _KEYWORD,
         "source": _KEYWORD,
         "stored_at": _DATE,
     },

@@ -5,6 +5,7 @@ from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.demo.synthetic import synthetic_mentions, synthetic_tenant
 from consumers.segments.definitions import load_segments
+from consumers.sentiment.models import model_name
 from tests import search
 
 
@@ -47,7 +48,7 @@ def test_the_demos_sentiment_comes_from_imported_mentions_scored_by_the_real_sta
     negative = [hit["_source"]["sentiment"] for hit in found["hits"]["hits"]]
     assert negative, "the demo tenant has unhappy Twitter customers"
     for summary in negative:
-        assert summary["provider"] == "vader+brand-lexicon"  # scored by the stage
+        assert summary["provider"] == model_name(settings)  # scored by the stage's model
         assert summary["evidence"], "each comes with the posts that put them there"
         for post in summary["evidence"]:
             assert mentions[post["id"]]["text"] == post["text"]
