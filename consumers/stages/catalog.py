@@ -2,8 +2,9 @@
 index stage derives for it. Adding a stage is one module and one entry here.
 
 ``AUTHSTREAM_STAGES`` picks the stages to set up and run: ``auto`` means every stage whose
-configuration is complete (the enrich stage needs a provider key); a list names them, and naming
-one that cannot run is a configuration error that says what is missing.
+configuration is complete (the enrich stage needs a provider key, the sentiment stage a brand
+handle); a list names them, and naming one that cannot run is a configuration error that says
+what is missing.
 """
 
 from collections.abc import Callable
