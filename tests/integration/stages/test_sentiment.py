@@ -422,3 +422,38 @@ def test_a_handle_is_looked_up_once_per_interval_then_only_for_newer_posts(
     assert looked[0] == looked[1] == [NOW.isoformat()] * 2
     assert looked[2] == [(NOW + timedelta(minutes=61)).isoformat()] * 2
     assert [step[0]["mentions"] for step in answers] == [2, 2, 2]
+
+
+def test_the_sweep_follows_pages_and_a_cut_short_sweep_resumes_where_it_stopped(
+    settings: Settings, x_api: XStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = sentiment_settings(
+        monkeypatch,
+        x_api.base_url,
+        AUTHSTREAM_SENTIMENT_SWEEP_MINUTES="60",
+        AUTHSTREAM_SENTIMENT_SWEEP_MAX_PAGES="1",
+    )
+    for n in range(130):
+        x_api.add_post(
+            f"@InnovaShoes pair {n} is great",
+            f"fan{n}",
+            created_at=NOW - timedelta(hours=30, minutes=-n),
+        )
+    assert main(["setup"]) == 0
+    sweep_once(settings)  # one page allowed: the newest 100, then it stops
+    assert (x_api.posts_read, len(stored_mentions(settings))) == (100, 100)
+    sweep_once(settings)  # reads on below where it stopped: the oldest 30
+    assert (x_api.posts_read, len(stored_mentions(settings))) == (130, 130)
+    resumed = x_api.requests_to(SEARCH_PATH)[1].query
+    assert "until_id" in resumed and "next_token" not in resumed
+    sweep_once(settings)  # complete: nothing new, nothing read again
+    assert x_api.posts_read == 130
+    assert "since_id" in x_api.requests_to(SEARCH_PATH)[2].query
+    # with room for more pages, one sweep follows next_token to the last page
+    monkeypatch.setenv("AUTHSTREAM_SENTIMENT_SWEEP_MAX_PAGES", "10")
+    for n in range(120):
+        x_api.add_post(f"@InnovaShoes second pair {n} is great", f"late{n}")
+    sweep_once(Settings())
+    pages = x_api.requests_to(SEARCH_PATH)[3:]
+    assert [("next_token" in p.query) for p in pages] == [False, True]
+    assert x_api.posts_read == 250 == len(stored_mentions(settings))
