@@ -3,7 +3,8 @@
 - One handle (``look_up``): at most once per refresh interval (a checkpoint per handle, and a
   lease so two processes never read the same handle at once), and only posts newer than what was
   read before — for that handle, or by the last complete sweep, which read every mention of the
-  brand up to ``covered_through``.
+  brand up to ``covered_through``. Right after a complete sweep (within the sweep interval) it
+  asks X nothing at all: the next sweep reads whatever the handle posts meanwhile.
 - The whole brand (``sweep_read``/``sweep_done``): every mention since the last complete sweep.
   A sweep cut short (its page limit, the budget) remembers how far down it got and reads on
   from there next time, so nothing in between is skipped and nothing is read twice.
@@ -54,6 +55,7 @@ class XLookups:
         self.settings = settings
         self.clock = clock
         self.interval = timedelta(hours=settings.sentiment_refresh_hours)
+        self.sweep_every = timedelta(minutes=settings.sentiment_sweep_minutes)
         self.brand = settings.brand_handle
         self.query = check_query(brand_query(self.brand, settings.brand_keywords))
         self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -75,6 +77,19 @@ class XLookups:
             if done is not None and done > now - self.interval:
                 return done
             sweep = await self.state.get(SWEEP_KEY) or {}
+            swept = _at(sweep)
+            if (
+                self.sweep_every
+                and swept
+                and not sweep.get("resume")
+                and swept > now - self.sweep_every
+            ):
+                # A complete sweep read every mention of the brand since its last run, and the
+                # next one is due within its interval: asking X for this handle now could only
+                # find what that sweep will read anyway. Save the request (and the rate limit).
+                seen = {"at": swept.isoformat(), "newest_id": sweep.get("covered_through")}
+                await self.state.put(key, seen | {"handle": handle})
+                return swept
             # Whatever a complete sweep read needs no second read: start after it.
             read_from = newest(checkpoint.get("newest_id"), sweep.get("covered_through"))
             since = usable_since_id(read_from, now)

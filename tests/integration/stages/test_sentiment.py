@@ -226,7 +226,9 @@ def test_the_sweep_attaches_mentions_to_known_users_keeps_the_others_and_reads_o
         publish([signup(twitter_user("dave", ids["dave"]))], tmp_path)
         eventually(lambda: sentiment_of(settings, dave), message="dave's stored mention attached")
         assert members(settings) == {alice, dave}
-        assert x_api.posts_read == 3  # his look-up started after what the sweep had read
+        assert x_api.posts_read == 3
+        # a complete sweep ran within its interval: the look-ups asked X nothing
+        assert [lookups_of(x_api, h) for h in ("alice", "bob", "dave")] == [0, 0, 0]
         # alice is happy now: the next sweep reads that one post and moves her out
         x_api.add_post(
             "Update: @InnovaShoes replaced my pair in two days. Love them, thank you!", "alice"
