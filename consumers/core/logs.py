@@ -28,6 +28,12 @@ def secret_masker(secrets: Iterable[str]) -> Processor:
     return mask
 
 
+def _stderr_logger(*_: Any) -> structlog.PrintLogger:
+    """A logger on whatever ``sys.stderr`` is when it logs, not the stream it was at set-up
+    (a replaced or closed stream — a test's captured output — must not break later logging)."""
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
     # The AMQP clients log connection failures themselves; we translate and report those once.
     for noisy in ("pika", "aiormq", "aio_pika"):
@@ -48,6 +54,6 @@ def configure_logging(level: str = "info", fmt: str = "auto", secrets: Iterable[
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
