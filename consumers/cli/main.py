@@ -17,6 +17,7 @@ from consumers.broker import admin, parking_lot
 from consumers.broker.publisher import publish_stream
 from consumers.cli import forget
 from consumers.cli import kibana as kibana_cli
+from consumers.cli import mentions as mentions_cli
 from consumers.cli import people as people_cli
 from consumers.cli import segments as segments_cli
 from consumers.cli import sync as sync_cli
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync_cli.add_parser(sub)
     people_cli.add_parsers(sub)
     kibana_cli.add_parser(sub)
+    mentions_cli.add_parser(sub)
 
     parked = sub.add_parser("dlq", help="the parking lot: list, replay or purge failed messages")
     parked.add_argument("action", choices=["list", "replay", "purge"])

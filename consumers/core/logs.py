@@ -28,6 +28,12 @@ def secret_masker(secrets: Iterable[str]) -> Processor:
     return mask
 
 
+def _stderr_logger(*_: Any) -> structlog.PrintLogger:
+    """A logger on whatever ``sys.stderr`` is when it logs, not the stream it was at set-up
+    (a replaced or closed stream — a test's captured output — must not break later logging)."""
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 class _CurrentStderr(logging.Handler):
     """Writes to whatever sys.stderr is now (tests swap it), like the structlog logger."""
 
@@ -76,7 +82,6 @@ def configure_logging(level: str = "info", fmt: str = "auto", secrets: Iterable[
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        # Whatever sys.stderr is when a line is written (tests swap it), not when configured.
-        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

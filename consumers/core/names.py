@@ -61,6 +61,11 @@ class Names:
         return f"{self.prefix}authstream-audit"
 
     @property
+    def mentions_index(self) -> str:
+        """Brand mentions (imported or read from X), stored once by post id, scored."""
+        return f"{self.prefix}authstream-mentions"
+
+    @property
     def state_index(self) -> str:
         """Small operational records: call budgets, locks, checkpoints."""
         return f"{self.prefix}authstream-state"

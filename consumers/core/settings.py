@@ -224,6 +224,50 @@ class Settings(BaseSettings):
     kibana_username: str | None = Field(default=None, description="Kibana basic-auth user.")
     kibana_password: SecretStr | None = Field(default=None, description="Kibana password.")
 
+    # Sentiment stage: brand mentions (imported, or searched on X), scored offline
+    brand_handle: str | None = Field(
+        default=None,
+        description="The brand's X/Twitter handle (InnovaShoes); the sentiment stage is off "
+        "without it. Mentions of it are what the stage scores.",
+    )
+    brand_keywords: list[str] = Field(
+        default=[],
+        description='Other words or phrases that name the brand on X, JSON list (["Innova '
+        'Stride"]); searched besides @handle.',
+    )
+    x_bearer_token: SecretStr | None = Field(
+        default=None,
+        description="X API v2 app bearer token; without it the sentiment stage scores imported "
+        "mentions only.",
+    )
+    x_api_base_url: str = Field(default="https://api.x.com", description="X API base URL.")
+    x_timeout_s: float = Field(default=10.0, gt=0, description="Longest wait for one X answer.")
+    x_rps: float = Field(
+        default=0.5, gt=0, description="X requests per second (per process); 450/15 min = 0.5."
+    )
+    x_monthly_read_budget: int = Field(
+        default=10_000,
+        ge=0,
+        description="Posts read from X per UTC month (what X bills), never exceeded.",
+    )
+    sentiment_refresh_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description="Look a user's handle up on X again after this long (7 days: the window "
+        "recent search covers).",
+    )
+    sentiment_sweep_minutes: float = Field(
+        default=60.0, ge=0, description="Brand-wide X sweep interval (0: no sweep)."
+    )
+    sentiment_sweep_max_pages: int = Field(
+        default=10, ge=1, description="Pages of 100 posts one sweep may read at most."
+    )
+    sentiment_model: Literal["auto", "classifier", "lexicon"] = Field(
+        default="auto",
+        description="What scores mentions: the classifier (MiniLM + VADER; auto: when its "
+        "weights are installed) or VADER with the brand lexicon alone.",
+    )
+
     # Operations
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_host: str = Field(
@@ -270,6 +314,17 @@ class Settings(BaseSettings):
                     raise ValueError("write the delays as 1000,10000,60000") from None
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("brand_handle")
+    @classmethod
+    def _valid_brand_handle(cls, value: str | None) -> str | None:
+        # X handles: 1-15 letters, digits or underscores; "@InnovaShoes" and "InnovaShoes" alike.
+        if value is None or not value.strip():
+            return None
+        handle = value.strip().removeprefix("@")
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,15}", handle):
+            raise ValueError("an X handle is 1-15 letters, digits or underscores")
+        return handle
 
     @property
     def amqp_url_redacted(self) -> str:

@@ -1,7 +1,8 @@
 """A synthetic InnovaShoes tenant: realistic Auth0 profiles over facebook, google-oauth2,
 twitter and database connections, signups spread over six months, logins, a share who never came
-back and a share who refused marketing. Event ids are derived from the seed, so the same tenant is
-the same events every time (used by ``authstream demo`` and the benchmarks).
+back and a share who refused marketing; and what its Twitter users post about the brand. Event
+and post ids are derived from the seed, so the same tenant is the same events every time (used by
+``authstream demo`` and the benchmarks).
 """
 
 import random
@@ -144,7 +145,7 @@ def synthetic_user(rng: random.Random, n: int, now: datetime) -> tuple[dict[str,
             "demographics": {"age": str(age), "gender": gender}
         }
     elif provider == "twitter":
-        handle = f"{first.lower()}_{n}"
+        handle = f"{_ascii(first)}_{n}"  # X handles are ASCII letters, digits and _
         user |= {"screen_name": handle}
         user["identities"][0]["profileData"] = {"screen_name": handle}
     else:
@@ -194,19 +195,74 @@ def synthetic_tenant(
                         "app",
                     )
                 )
-        if uid.startswith("twitter|") and rng.random() < 0.7:
-            score = round(rng.uniform(-1, 1), 2)
-            label = "negative" if score < -0.2 else "positive" if score > 0.2 else "neutral"
-            events.append(
-                synthetic_event(
-                    f"{uid}/sentiment",
-                    "profile.sentiment",
-                    last_login,
-                    {"user_id": uid},
-                    connection,
-                    {"score": score, "label": label, "mentions": rng.randint(1, 9)},
-                    "authstream",
-                )
-            )
     events.sort(key=lambda e: e["occurred_at"])
     return events
+
+
+# What the demo's Twitter users say about the brand. Sentiment is not made up here: these posts
+# go through `authstream mentions import` and the real sentiment stage, which scores them.
+MENTION_TEXTS = {
+    "negative": [
+        "@InnovaShoes my Stride fell apart after three weeks. Not impressed.",
+        "@InnovaShoes ordered two weeks ago and still waiting. No reply to my emails either.",
+        "@InnovaShoes the sole is peeling off already, worst purchase this year",
+        "@InnovaShoes refund still not here after a month. Terrible service.",
+        "@InnovaShoes blisters after every run with the new Pace. Sending them back.",
+        "@InnovaShoes box arrived crushed and the left shoe is half a size smaller 😡",
+    ],
+    "positive": [
+        "Ran my first half marathon in @InnovaShoes today, so comfy! 🔥",
+        "@InnovaShoes the Pace fits true to size and feels great on long runs",
+        "Love my new @InnovaShoes, best running shoes I have owned",
+        "Fast delivery and great support from @InnovaShoes, thank you!",
+        "@InnovaShoes replaced my pair in two days. Amazing service 🙌",
+    ],
+    "neutral": [
+        "@InnovaShoes do you ship to Canada?",
+        "@InnovaShoes is the Stride good for trail running?",
+        "Picked up a pair of @InnovaShoes at the mall today",
+    ],
+}
+MOODS = (("negative", 0.35), ("positive", 0.45), ("neutral", 0.2))
+STRANGERS = 10  # people who mention the brand but are not customers (yet): their posts are kept
+_FIRST_POST_ID = 1_861_000_000_000_000_000
+
+
+def _mention(n: int, handle: str, author_id: str, text: str, at: datetime) -> dict[str, Any]:
+    post_id = str(_FIRST_POST_ID + n)
+    return {
+        "id": post_id,
+        "handle": handle,
+        "author_id": author_id,
+        "text": text,
+        "created_at": at.isoformat().replace("+00:00", "Z"),
+        "url": f"https://x.com/{handle}/status/{post_id}",
+        "lang": "en",
+    }
+
+
+def synthetic_mentions(
+    events: list[dict[str, Any]], seed: int = 7, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Brand mentions (the `authstream mentions import` format) by most of the tenant's Twitter
+    users, each in one mood, over the last month; and a few by strangers. Post ids follow from the
+    seed, so importing them again changes nothing."""
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    authors = {
+        e["user"]["user_id"]: e["user"]["screen_name"]
+        for e in events
+        if e["type"] == "auth.signup" and e["user"]["user_id"].startswith("twitter|")
+    }
+    people = [(uid.removeprefix("twitter|"), handle) for uid, handle in sorted(authors.items())]
+    people += [(str(90_000 + n), f"passer_by_{n}") for n in range(STRANGERS)]
+    mentions: list[dict[str, Any]] = []
+    for author_id, handle in people:
+        rng = random.Random(f"{seed}/{author_id}")
+        if rng.random() >= 0.7:
+            continue  # a silent follower
+        mood = rng.choices([m for m, _ in MOODS], weights=[w for _, w in MOODS])[0]
+        for _ in range(rng.randint(1, 3)):
+            at = now - timedelta(days=rng.randint(0, 30), minutes=rng.randint(0, 1440))
+            text = rng.choice(MENTION_TEXTS[mood])
+            mentions.append(_mention(len(mentions), handle, author_id, text, at))
+    return mentions

@@ -8,8 +8,9 @@ tuned on the *dev* half only; the *held-out* half is the figure to trust. Two fi
 - accuracy on posts labelled positive or negative: the campaign looks for unhappy followers, so
   what counts is telling a complaint from praise. A complaint scored neutral counts as a miss.
 
-``python -m consumers.sentiment.evaluation FILE`` prints plain VADER and VADER with the brand
-lexicon side by side, on the whole file and on each half.
+``authstream mentions evaluate FILE`` (or ``python -m consumers.sentiment.evaluation FILE``)
+prints plain VADER, VADER with the brand lexicon and the classifier side by side, on the whole
+file and on each half.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from consumers.sentiment.models import classifier_installed
 from consumers.sentiment.scoring import Label, Scorer, score_mention, score_plain
 
 LABELS: tuple[Label, ...] = get_args(Label)
@@ -131,17 +133,23 @@ def evaluate_file(
     return evaluate(select(rows, split), scorer, name or split)
 
 
+def scorers() -> list[tuple[str, Scorer]]:
+    """Plain VADER, VADER with the brand lexicon, and the classifier when its weights are there."""
+    found: list[tuple[str, Scorer]] = [("vader", score_plain), ("vader+brand", score_mention)]
+    if classifier_installed():
+        from consumers.sentiment.classifier import shared_classifier
+
+        found.append(("classifier", shared_classifier()))
+    return found
+
+
 def compare_file(path: str | Path) -> list[Evaluation]:
-    """Plain VADER and VADER with the brand lexicon, on all rows, the dev and held-out halves."""
-    scorers: tuple[tuple[str, Scorer], ...] = (
-        ("vader", score_plain),
-        ("vader+brand", score_mention),
-    )
+    """Every scorer on all rows, the dev and held-out halves."""
     splits: tuple[Split, ...] = ("all", "dev", "heldout")
     return [
         evaluate_file(path, scorer, split=split, name=f"{label} / {split}")
         for split in splits
-        for label, scorer in scorers
+        for label, scorer in scorers()
     ]
 
 

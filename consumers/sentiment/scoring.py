@@ -34,8 +34,10 @@ Label = Literal["negative", "neutral", "positive"]
 POSITIVE_THRESHOLD = 0.05
 NEGATIVE_THRESHOLD = -0.05
 # A user's label follows their recent mood: a mention this much older than the user's newest one
-# weighs half as much, so a customer angry last month and happy now leaves the negative label.
-RECENCY_HALF_LIFE = timedelta(days=14)
+# weighs half as much, so a customer angry last month and happy now leaves the negative label,
+# and one whose complaint of last week was resolved today ("replaced my pair, love them") does
+# too. A week: the window X's recent search covers, and the default interval between look-ups.
+RECENCY_HALF_LIFE = timedelta(days=7)
 EVIDENCE_SIZE = 3
 # A mention that is one question ("is the Pace good for trail?") asks, it does not praise: its
 # positive score drops to 0. Negative questions ("why is my refund still not here?") are
@@ -209,6 +211,7 @@ class Mention:
     created_at: datetime  # naive values are taken as UTC
     url: str = ""
     handle: str = ""
+    score: float | None = None  # the compound score, when it was scored already (stored)
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ class UserSentiment:
             "label": self.label,
             "mentions": self.count,
             "mean": round(self.mean, 4),
-            "minimum": round(self.minimum, 4),
+            "min": round(self.minimum, 4),
             "first_at": self.first_at.isoformat(),
             "last_at": self.last_at.isoformat(),
             "evidence": [
@@ -273,12 +276,13 @@ def summarise(
     """Fold one user's mentions; the result is the same for any order and any duplicates.
 
     The label comes from the recency-weighted mean, measured from the user's newest mention
-    (not from the wall clock, so replaying the same mentions gives the same answer).
+    (not from the wall clock, so replaying the same mentions gives the same answer). A mention
+    that carries its score is not scored again.
     """
     unique = _distinct(mentions)
     if not unique:
         raise ValueError("summarise needs at least one mention")
-    scores = [scorer(m.text).compound for m in unique]
+    scores = [m.score if m.score is not None else scorer(m.text).compound for m in unique]
     last = unique[-1].created_at
     weights = [0.5 ** ((last - m.created_at) / half_life) for m in unique]
     recent = math.fsum(w * s for w, s in zip(weights, scores, strict=True)) / math.fsum(weights)

@@ -2,8 +2,9 @@
 index stage derives for it. Adding a stage is one module and one entry here.
 
 ``AUTHSTREAM_STAGES`` picks the stages to set up and run: ``auto`` means every stage whose
-configuration is complete (the enrich stage needs a provider key); a list names them, and naming
-one that cannot run is a configuration error that says what is missing.
+configuration is complete (the enrich stage needs a provider key, the sentiment stage a brand
+handle); a list names them, and naming one that cannot run is a configuration error that says
+what is missing.
 """
 
 from collections.abc import Callable
@@ -19,7 +20,8 @@ from consumers.core.settings import Settings
 from consumers.enrich import configured_enrichers, missing_configuration
 from consumers.pipeline.worker import Stage
 from consumers.profile.facts import Taxonomy
-from consumers.stages import auth0, enrich
+from consumers.sentiment.mentions import MENTION_TYPE
+from consumers.stages import auth0, enrich, sentiment
 from consumers.stages.derived import Rule
 from consumers.stages.erase import copy_queues
 from consumers.stages.index import IndexStage
@@ -40,6 +42,7 @@ class StageSpec:
     build: Callable[[StageContext], Stage]
     missing: Callable[[Settings], str | None] = lambda _: None  # why it cannot run, or None
     rules: tuple[Rule, ...] = field(default_factory=tuple)  # what the index derives for it
+    mode: Callable[[Settings], str] = lambda _: ""  # what it does when on, if that depends
 
 
 def _index(context: StageContext) -> Stage:
@@ -59,6 +62,10 @@ def _enrich(context: StageContext) -> Stage:
 
 def _auth0(context: StageContext) -> Stage:
     return auth0.Auth0Stage(context.es, context.settings)
+
+
+def _sentiment(context: StageContext) -> Stage:
+    return sentiment.SentimentStage.from_settings(context.es, context.settings)
 
 
 CATALOG: dict[str, StageSpec] = {
@@ -87,6 +94,15 @@ CATALOG: dict[str, StageSpec] = {
             missing=auth0_api.missing_configuration,
             rules=(auth0.auth0_profile_wanted,),
         ),
+        StageSpec(
+            "sentiment",
+            "sentiment.requested, imported mentions, X → scored mentions → profile.sentiment",
+            (Binding("derived", sentiment.REQUESTED), Binding("derived", MENTION_TYPE)),
+            _sentiment,
+            missing=sentiment.missing_configuration,
+            rules=(sentiment.sentiment_wanted,),
+            mode=sentiment.describe_mode,
+        ),
     )
 }
 
@@ -95,7 +111,7 @@ CATALOG: dict[str, StageSpec] = {
 class StageStatus:
     name: str
     enabled: bool
-    reason: str  # why it is off, when it is
+    reason: str  # why it is off, when it is (when on: its mode, if that depends on settings)
 
 
 def stage_statuses(settings: Settings) -> list[StageStatus]:
@@ -109,7 +125,7 @@ def stage_statuses(settings: Settings) -> list[StageStatus]:
         elif missing:
             statuses.append(StageStatus(name, False, missing))
         else:
-            statuses.append(StageStatus(name, True, ""))
+            statuses.append(StageStatus(name, True, spec.mode(settings)))
     return statuses
 
 

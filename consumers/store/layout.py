@@ -112,6 +112,15 @@ USERS_MAPPING: dict[str, Any] = {
                 "score": {"type": "float"},
                 "label": _KEYWORD,
                 "mentions": {"type": "integer"},
+                # The sentiment stage's summary (consumers.stages.sentiment): what marketers filter
+                # on is mapped; the evidence (the most negative posts) is kept for reading only.
+                "min": {"type": "float"},
+                "mean": {"type": "float"},
+                "handle": _KEYWORD,
+                "author_id": _KEYWORD,
+                "looked_up_at": _DATE,
+                "last_at": _DATE,
+                "evidence": _UNINDEXED,
             }
         },
         "auth0": _UNINDEXED,
@@ -192,6 +201,25 @@ AUDIT_MAPPING: dict[str, Any] = {
     },
 }
 
+# Brand mentions, one document per post (``_id`` = the post id, written create-only).
+MENTIONS_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "id": _KEYWORD,
+        "handle": _KEYWORD,
+        "author_id": _KEYWORD,
+        "text": {"type": "text"},
+        "created_at": _DATE,
+        "url": {"type": "keyword", "index": False, "doc_values": False},
+        "lang": _KEYWORD,
+        "score": {"type": "float"},
+        "label": _KEYWORD,
+        "model": _KEYWORD,
+        "source": _KEYWORD,
+        "stored_at": _DATE,
+    },
+}
+
 # Budgets, leases, checkpoints (``store.state``): read by id, never searched.
 STATE_MAPPING: dict[str, Any] = {"dynamic": False, "properties": {}}
 
@@ -200,6 +228,7 @@ def side_indices(names: Names) -> dict[str, dict[str, Any]]:
     """Plain indices beside the users index and the events stream: name → mapping."""
     return {
         names.enrichment_cache: ENRICHMENT_CACHE_MAPPING,
+        names.mentions_index: MENTIONS_MAPPING,
         names.state_index: STATE_MAPPING,
         names.audit_index: AUDIT_MAPPING,
     }

@@ -64,6 +64,34 @@ class StateStore:
                 return used + 1
         raise RuntimeError(f"the counter {key} kept changing under us")
 
+    async def take_up_to(
+        self, key: str, limit: int, wanted: int, at_least: int, extra: dict[str, Any]
+    ) -> tuple[int, int]:
+        """Add as much of ``wanted`` to the counter ``key`` as ``limit`` allows, but nothing
+        unless at least ``at_least`` fits. Returns what was added (0, or ``at_least`` to
+        ``wanted``) and the count now used."""
+        for _ in range(CONFLICT_ROUNDS):
+            current, versions = await self._read(key)
+            used = int((current or {}).get("used", 0))
+            granted = min(wanted, limit - used)
+            if granted < at_least:
+                return 0, used
+            if await self._write(key, extra | {"used": used + granted, "limit": limit}, versions):
+                return granted, used + granted
+        raise RuntimeError(f"the counter {key} kept changing under us")
+
+    async def give_back(self, key: str, amount: int) -> int:
+        """Take ``amount`` off the counter ``key`` (not below 0): a reservation not used up.
+        Returns the count left used."""
+        for _ in range(CONFLICT_ROUNDS):
+            current, versions = await self._read(key)
+            if current is None:
+                return 0
+            used = max(0, int(current.get("used", 0)) - amount)
+            if await self._write(key, current | {"used": used}, versions):
+                return used
+        raise RuntimeError(f"the counter {key} kept changing under us")
+
     async def lease(self, key: str, holder: str, ttl: timedelta, now: datetime) -> bool:
         """Hold ``key`` until ``now + ttl`` unless someone else holds it; expired leases go."""
         for _ in range(CONFLICT_ROUNDS):

@@ -1,7 +1,12 @@
 """A call budget for a paid API: at most ``limit`` calls per UTC day (or month), never exceeded,
-shared by every process through a counter in Elasticsearch (``store.state``)."""
+shared by every process through a counter in Elasticsearch (``store.state``).
+
+An API billed by the item (X bills each post read) reserves a page's worth before the call and
+gives back what the page did not use, so concurrent readers can never overspend together.
+"""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -20,6 +25,12 @@ def period_bounds(period: Period, now: datetime) -> tuple[str, datetime]:
     start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     following = (start + timedelta(days=32)).replace(day=1)
     return start.strftime("%Y-%m"), following
+
+
+@dataclass(frozen=True)
+class Reservation:
+    key: str  # the period's counter it was taken from
+    granted: int
 
 
 class CallBudget:
@@ -57,3 +68,25 @@ class CallBudget:
                 )
             self.remaining = self.limit - used
             metrics.BUDGET_REMAINING.labels(self.provider, self.period).set(self.remaining)
+
+    def _key(self) -> str:
+        name, _ = period_bounds(self.period, self.clock())
+        return f"budget:{self.provider}:{name}"
+
+    async def reserve(self, wanted: int, at_least: int = 1) -> Reservation:
+        """Take up to ``wanted`` units, or none if fewer than ``at_least`` are left."""
+        key = self._key()
+        granted, used = await self.state.take_up_to(
+            key, self.limit, wanted, at_least, {"provider": self.provider}
+        )
+        self.remaining = self.limit - used
+        metrics.BUDGET_REMAINING.labels(self.provider, self.period).set(self.remaining)
+        return Reservation(key, granted)
+
+    async def refund(self, reservation: Reservation, unused: int) -> None:
+        """Give back what a reservation did not use."""
+        if unused > 0:
+            used = await self.state.give_back(reservation.key, min(unused, reservation.granted))
+            if reservation.key == self._key():
+                self.remaining = self.limit - used
+                metrics.BUDGET_REMAINING.labels(self.provider, self.period).set(self.remaining)

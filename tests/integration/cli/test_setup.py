@@ -28,8 +28,13 @@ async def _inspect(settings: Settings) -> dict[str, object]:
         }
 
 
-def test_setup_creates_the_users_alias_and_the_events_data_stream(settings: Settings) -> None:
+def test_setup_creates_the_users_alias_and_the_events_data_stream(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A data stream where the cluster has the data stream API; on the core build (the local
+    test node) an index behind an alias of the same name, which tests can delete again."""
     assert main(["setup"]) == 0
+    out = capsys.readouterr().out
     found = asyncio.run(_inspect(settings))
     names = Names(settings.name_prefix)
 
@@ -47,8 +52,13 @@ def test_setup_creates_the_users_alias_and_the_events_data_stream(settings: Sett
     backing = found["backing"]
     assert isinstance(backing, dict)
     [index] = backing
-    assert index.startswith(f".ds-{names.events_stream}-")
-    assert backing[index]["data_stream"] == names.events_stream
+    if "no data stream API" in out:
+        assert index == f"{names.events_stream}-v1"
+        assert backing[index]["aliases"][names.events_stream]["is_write_index"] is True
+        assert f"created    events index    {names.events_stream}" in out
+    else:
+        assert index.startswith(f".ds-{names.events_stream}-")
+        assert backing[index]["data_stream"] == names.events_stream
 
 
 def test_a_changed_template_is_updated_and_reported(

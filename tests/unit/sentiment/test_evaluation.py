@@ -148,7 +148,7 @@ def comparison() -> dict[str, Evaluation]:
     results = compare_file(LABELLED)
     print("\n" + format_comparison(results))
     by_name = {r.name: r for r in results}
-    print("\n" + format_evaluation(by_name["vader+brand / heldout"]))
+    print("\n" + format_evaluation(by_name["classifier / heldout"]))
     return by_name
 
 
@@ -160,27 +160,41 @@ def test_brand_lexicon_beats_plain_vader_on_every_split(comparison: dict[str, Ev
 
 
 def test_quality_does_not_regress(comparison: dict[str, Evaluation]) -> None:
-    """Floors at the figures measured when the lexicon was frozen (see /tmp/sentiment_report.md).
+    """Floors at the figures measured when the lexicon and the classifier were frozen
+    (BENCHMARKS.md, sentiment). The held-out half was never tuned on: it is the figure to quote."""
+    floors = {
+        "vader+brand": {"all": (0.76, 0.73), "dev": (0.87, 0.85), "heldout": (0.63, 0.59)},
+        "classifier": {"all": (0.72, 0.83), "dev": (0.76, 0.85), "heldout": (0.68, 0.80)},
+    }
+    for scorer, splits in floors.items():
+        for split, (three_class, polar) in splits.items():
+            result = comparison[f"{scorer} / {split}"]
+            assert result.overall.accuracy is not None and result.polar.accuracy is not None
+            assert result.overall.accuracy >= three_class, (scorer, split, result.overall)
+            assert result.polar.accuracy >= polar, (scorer, split, result.polar)
 
-    The held-out half was never tuned on: it is the figure to quote.
-    """
-    floors = {"all": (0.76, 0.73), "dev": (0.87, 0.85), "heldout": (0.63, 0.59)}
-    for split, (three_class, polar) in floors.items():
-        result = comparison[f"vader+brand / {split}"]
-        assert result.overall.accuracy is not None and result.polar.accuracy is not None
-        assert result.overall.accuracy >= three_class, (split, result.overall)
-        assert result.polar.accuracy >= polar, (split, result.polar)
+
+def test_the_classifier_beats_the_lexicon_where_it_counts(
+    comparison: dict[str, Evaluation],
+) -> None:
+    for split in ("all", "heldout"):
+        lexicon, classifier = (
+            comparison[f"vader+brand / {split}"],
+            comparison[f"classifier / {split}"],
+        )
+        assert classifier.polar.correct > lexicon.polar.correct, split
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="target not met: pos-vs-neg 73.5% on the full set, 59.8% held-out (85.6% on the "
-    "tuned dev half); sarcasm, slang and factual complaints defeat a lexicon model",
+    reason="target not met: the classifier reaches 83.2% positive-vs-negative on the full set and "
+    "80.4% held-out (VADER+brand lexicon: 73.5% / 59.8%); sarcasm, neutral questions and "
+    "praise read as complaints remain (BENCHMARKS.md, sentiment)",
 )
 def test_positive_versus_negative_target_on_the_full_set(
     comparison: dict[str, Evaluation],
 ) -> None:
-    full = comparison["vader+brand / all"].polar.accuracy
-    heldout = comparison["vader+brand / heldout"].polar.accuracy
+    full = comparison["classifier / all"].polar.accuracy
+    heldout = comparison["classifier / heldout"].polar.accuracy
     print(f"pos-vs-neg: full set {full}, held-out {heldout}")
     assert full is not None and full >= TARGET

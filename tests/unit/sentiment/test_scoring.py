@@ -262,3 +262,18 @@ def test_summary_with_the_real_scorer_and_event_data() -> None:
 def test_summarise_refuses_nothing() -> None:
     with pytest.raises(ValueError, match="at least one"):
         summarise([], scorer=fake_scorer)
+
+
+def test_a_mention_that_carries_its_score_is_not_scored_again() -> None:
+    def refuse(text: str) -> MentionScore:
+        raise AssertionError(f"scored again: {text}")
+
+    stored = [
+        Mention("1", "anything", T0, score=-0.6),
+        Mention("2", "at all", T0 + DAY, score=0.2),
+    ]
+    result = summarise(stored, scorer=refuse)
+    assert result.minimum == -0.6
+    assert [e.id for e in result.evidence] == ["1"]
+    mixed = summarise([*stored, mention("3", -0.9, T0)], scorer=fake_scorer)
+    assert mixed.minimum == -0.9

@@ -1,0 +1,94 @@
+"""``authstream mentions import FILE|-`` and ``authstream mentions evaluate FILE``."""
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import Any, BinaryIO
+
+from consumers.core.settings import Settings
+from consumers.sentiment.evaluation import compare_file, format_comparison, format_evaluation
+from consumers.sentiment.importer import import_mentions
+
+EXIT_OK, EXIT_REJECTED, EXIT_CONFIG = 0, 1, 2
+MAX_FAILURES_SHOWN = 50
+
+
+def _err(message: str) -> None:
+    print(f"authstream: {message}", file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    def report_invalid(number: int, reason: str) -> None:
+        print(f"line {number}: {reason}", file=sys.stderr)
+
+    stream: BinaryIO
+    if args.file == "-":
+        stream, total = sys.stdin.buffer, None
+    else:
+        try:
+            stream, total = open(args.file, "rb"), os.path.getsize(args.file)  # noqa: SIM115
+        except OSError as exc:
+            _err(f"cannot read {args.file}: {exc.strerror}")
+            return EXIT_CONFIG
+    with stream:
+        report = asyncio.run(
+            import_mentions(stream, settings, total_bytes=total, on_error=report_invalid)
+        )
+    not_confirmed = [(n, r) for n, r in report.failures if r.startswith("not published")]
+    for number, reason in not_confirmed[:MAX_FAILURES_SHOWN]:
+        print(f"line {number}: {reason}", file=sys.stderr)
+    if len(not_confirmed) > MAX_FAILURES_SHOWN:
+        print(f"... and {len(not_confirmed) - MAX_FAILURES_SHOWN} more", file=sys.stderr)
+    print(
+        f"imported {report.published:,} mention(s) for the sentiment stage; "
+        f"{len(report.failures):,} line(s) failed"
+    )
+    return EXIT_OK if report.ok else EXIT_REJECTED
+
+
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        results = compare_file(args.file)
+    except OSError as exc:
+        _err(f"cannot read {args.file}: {exc.strerror}")
+        return EXIT_CONFIG
+    except ValueError as exc:  # a row without id, text or a known label
+        _err(f"{args.file}: {exc}")
+        return EXIT_REJECTED
+    print(format_comparison(results))
+    for result in results:
+        if result.name.endswith(f"/ {args.split}"):
+            print("\n" + format_evaluation(result, misses=args.misses))
+    return EXIT_OK
+
+
+def cmd_mentions(args: argparse.Namespace, settings: Settings) -> int:
+    handler = cmd_import if args.action == "import" else cmd_evaluate
+    return handler(args, settings)
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    mentions: argparse.ArgumentParser = sub.add_parser(
+        "mentions", help="brand mentions: import them for the sentiment stage, evaluate the model"
+    )
+    actions = mentions.add_subparsers(dest="action", required=True, metavar="ACTION")
+    importing = actions.add_parser(
+        "import",
+        help="JSON lines with id, handle, text, created_at (author_id, url, lang optional)",
+    )
+    importing.add_argument("file", metavar="FILE", help="a file of JSON lines, or - for stdin")
+    evaluate = actions.add_parser(
+        "evaluate",
+        help="accuracy and confusion matrix on a labelled file (id, text, label per line)",
+    )
+    evaluate.add_argument("file", metavar="FILE", help="labelled JSON lines")
+    evaluate.add_argument(
+        "--split",
+        choices=["all", "dev", "heldout"],
+        default="all",
+        help="which rows get the full tables (all; held-out: never tuned on)",
+    )
+    evaluate.add_argument("--misses", type=int, default=0, help="list this many misclassified rows")
+    mentions.set_defaults(handler=cmd_mentions)
+    return mentions
