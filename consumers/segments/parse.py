@@ -307,9 +307,8 @@ class ConditionParser:
         match = _DURATION.match(value) if isinstance(value, str) else None
         if match is None:
             unit_hint = " (give a unit: '7 days')" if isinstance(value, int) else ""
-            self._problem(
-                path, f"{path[-1]} expects a duration such as '7 days', '2 weeks' or '12 hours'{unit_hint}"
-            )
+            example = "'7 days', '2 weeks' or '12 hours'"
+            self._problem(path, f"{path[-1]} expects a duration such as {example}{unit_hint}")
             return None
         unit: Unit = (
             "h" if match[2][0].lower() == "h" else "w" if match[2][0].lower() == "w" else "d"

@@ -17,9 +17,12 @@ from consumers.core.settings import Settings
 from consumers.enrich import configured_enrichers, missing_configuration
 from consumers.pipeline.worker import Stage
 from consumers.profile.facts import Taxonomy
+from consumers.segments.definitions import load_segments
 from consumers.stages import enrich
-from consumers.stages.derived import Rule
+from consumers.stages.derived import Rule, profile_changed
+from consumers.stages.destinations import DestinationsStage, destinations_missing, secrets_for
 from consumers.stages.index import IndexStage
+from consumers.stages.segments import SegmentsStage, segments_missing
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,15 @@ def _enrich(context: StageContext) -> Stage:
     return enrich.EnrichStage(context.es, context.settings, enrichers)
 
 
+def _segments(context: StageContext) -> Stage:
+    return SegmentsStage(context.es, context.settings, load_segments(context.settings.segments_dir))
+
+
+def _destinations(context: StageContext) -> Stage:
+    segments = load_segments(context.settings.segments_dir)
+    return DestinationsStage(context.es, context.settings, segments, secrets_for(segments))
+
+
 CATALOG: dict[str, StageSpec] = {
     spec.name: spec
     for spec in (
@@ -68,6 +80,21 @@ CATALOG: dict[str, StageSpec] = {
             _enrich,
             missing=missing_configuration,
             rules=(enrich.enrichment_wanted,),
+        ),
+        StageSpec(
+            "segments",
+            "profile.changed → every segment evaluated in process → segment.entered / .left",
+            (Binding("derived", "profile.changed"),),
+            _segments,
+            missing=segments_missing,
+            rules=(profile_changed,),
+        ),
+        StageSpec(
+            "destinations",
+            "segment.entered / .left → signed webhooks, as each segment's file says",
+            (Binding("events", "segment.#"),),
+            _destinations,
+            missing=destinations_missing,
         ),
     )
 }

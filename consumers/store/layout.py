@@ -102,6 +102,9 @@ USERS_MAPPING: dict[str, Any] = {
         "auth0_stamps": _UNINDEXED,
         "last_geo": _UNINDEXED,
         "seen_interests": _UNINDEXED,
+        # segments: object, not nested, so Kibana's `segments.name: x` just works.
+        "segments": {"properties": {"name": _KEYWORD, "entered_at": _DATE}},
+        "segment_transitions": _UNINDEXED,
         "requested": _UNINDEXED,
         "version": {"type": "long"},
         "applied_events": {"type": "keyword", "index": False, "doc_values": False},
@@ -163,12 +166,26 @@ ENRICHMENT_CACHE_MAPPING: dict[str, Any] = {
 # Budgets, leases, checkpoints (``store.state``): read by id, never searched.
 STATE_MAPPING: dict[str, Any] = {"dynamic": False, "properties": {}}
 
+# Segment events delivered to destination webhooks (``stages.destinations``), by
+# "<destination key>:<event id>": no personal data, only what was sent where and when.
+DELIVERIES_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "destination": _KEYWORD,
+        "segment": _KEYWORD,
+        "event_id": _KEYWORD,
+        "delivered_at": _DATE,
+        "status": {"type": "integer"},
+    },
+}
+
 
 def side_indices(names: Names) -> dict[str, dict[str, Any]]:
     """Plain indices beside the users index and the events stream: name → mapping."""
     return {
         names.enrichment_cache: ENRICHMENT_CACHE_MAPPING,
         names.state_index: STATE_MAPPING,
+        names.deliveries_index: DELIVERIES_MAPPING,
     }
 
 
