@@ -51,6 +51,9 @@ TARGETS = {"evaluate_ms": 50.0, "p99_ms": 2_000.0}
 REPETITIONS = 30
 INTERESTS = ["fitness", "running", "outdoors", "cycling", "fashion", "music", "travel"]
 AGE_BANDS = [(18, 24), (25, 34), (35, 44), (45, 64), (20, 40), (30, 50)]
+# What each change adds to a man of 30, by how many of the 50 segments it makes him enter:
+# "Yoga" (fitness) the pre-order campaign alone, "Marathon training" (fitness, running) three.
+CHANGES = {1: {"name": "Yoga", "category": "Sports"}, 3: {"name": "Marathon training"}}
 
 
 @dataclass
@@ -64,12 +67,14 @@ class SegmentsBenchResult:
     offered_eps: int
     changes: int
     announced: int
+    entries: int  # segment.entered announcements (distinct ids; each is folded by the index too)
+    repeated: int  # announcements published again with an id already heard
     p50_ms: float
     p95_ms: float
     p99_ms: float
     max_ms: float
     load: str  # /proc/loadavg before and after the latency run
-    busiest: list[str]  # the busiest processes during the latency run
+    busiest: list[str]  # the busiest processes during the latency run, % of one core
 
 
 def generated_wheres(count: int, seed: int = 5) -> list[dict[str, Any]]:
@@ -214,23 +219,20 @@ async def _drained(settings: Settings, stages: list[str], deadline: float) -> No
 
 
 async def entry_latency(
-    settings: Settings, directory: Path, rate: int, seconds: int
-) -> tuple[list[float], int, list[str]]:
+    settings: Settings, directory: Path, rate: int, seconds: int, entries_each: int
+) -> tuple[list[float], int, tuple[int, int], list[str]]:
     """Milliseconds from a change's publish to the user's first ``segment.entered``."""
     now = datetime.now(UTC).replace(microsecond=0)
     run = uuid.uuid4().hex[:6]
     users = [_newcomer(n, run, now) for n in range(rate * seconds)]
     signups = b"\n".join(_envelope("auth.signup", u, now - timedelta(minutes=5)) for u in users)
-    changes = [
-        _envelope(
-            "user.updated", u, now, likes=[{"name": "Marathon training", "category": "Sports"}]
-        )
-        for u in users
-    ]
+    changes = [_envelope("user.updated", u, now, likes=[CHANGES[entries_each]]) for u in users]
     names = Names(settings.name_prefix)
     env = {"AUTHSTREAM_SEGMENTS_DIR": str(directory), "AUTHSTREAM_METRICS_PORT": "0"}
     sent: dict[str, float] = {}
     heard: dict[str, float] = {}
+    entries = [0]  # every segment.entered heard (a change can enter several segments)
+    distinct: set[str] = set()
     with (
         authstream_process(settings, ["run", "--stage", "index"], **env),
         authstream_process(settings, ["run", "--stage", "segments"], **env),
@@ -238,6 +240,8 @@ async def entry_latency(
         await publish_stream(io.BytesIO(signups), settings, total_bytes=len(signups))
         await _drained(settings, ["index", "segments"], time.monotonic() + 600)
         connection = await aio_pika.connect(settings.amqp_url.get_secret_value())
+        lost: list[object] = []
+        connection.close_callbacks.add(lambda *reason: lost.append(reason))
         async with connection:
             channel = await connection.channel()
             queue = await channel.declare_queue(exclusive=True)
@@ -246,13 +250,15 @@ async def entry_latency(
             every_one = asyncio.Event()
 
             async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-                user_id = orjson.loads(message.body)["user"]["user_id"]
-                heard.setdefault(user_id, time.perf_counter())
+                announced = orjson.loads(message.body)
+                heard.setdefault(announced["user"]["user_id"], time.perf_counter())
+                entries[0] += 1
+                distinct.add(announced["event_id"])
                 if len(heard) >= len(changes):
                     every_one.set()
 
             await queue.consume(on_message, no_ack=True)
-            watching: asyncio.Task[list[str]] | None = None
+            before = _cpu_ticks()
             async with open_publisher(settings) as publisher:
                 started = time.perf_counter()
                 for number, body in enumerate(changes):
@@ -262,13 +268,15 @@ async def entry_latency(
                     event = decode_event(body, settings.max_event_bytes)
                     sent[event.user.user_id] = time.perf_counter()
                     await publisher.publish(number, event, body)
-                    if number == len(changes) // 3:
-                        watching = asyncio.create_task(_busiest())
             with contextlib.suppress(TimeoutError):  # the missing ones are reported
                 await asyncio.wait_for(every_one.wait(), 60)
-            busiest = await watching if watching else []
+            busiest = _busiest(before, _cpu_ticks(), time.perf_counter() - started)
+            if lost:  # our queue went with the connection: the figures would be wrong
+                raise RuntimeError(
+                    "the broker closed the bench's connection (restarted?): run again"
+                )
     latencies = sorted((heard[u] - sent[u]) * 1000 for u in sent if u in heard)
-    return latencies, len(sent), busiest
+    return latencies, len(sent), (len(distinct), entries[0] - len(distinct)), busiest
 
 
 def _cpu_ticks() -> dict[int, tuple[int, str]]:
@@ -286,17 +294,16 @@ def _cpu_ticks() -> dict[int, tuple[int, str]]:
     return found
 
 
-async def _busiest(seconds: float = 3.0, top: int = 8) -> list[str]:
-    """The processes that used the most CPU over the next ``seconds``, in % of one core."""
-    before = _cpu_ticks()
-    await asyncio.sleep(seconds)
-    after = _cpu_ticks()
+def _busiest(
+    before: dict[int, tuple[int, str]],
+    after: dict[int, tuple[int, str]],
+    seconds: float,
+    top: int = 8,
+) -> list[str]:
+    """The processes that used the most CPU between two snapshots, in % of one core."""
     ticks_per_s = os.sysconf("SC_CLK_TCK")
     used = sorted(
-        (
-            (ticks - before[pid][0]) / ticks_per_s / seconds * 100,
-            command,
-        )
+        ((ticks - before[pid][0]) / ticks_per_s / seconds * 100, command)
         for pid, (ticks, command) in after.items()
         if pid in before
     )[::-1]
@@ -309,7 +316,7 @@ def _loadavg() -> str:
 
 
 async def run_segments_bench(
-    settings: Settings, profiles: int, segments: int, rate: int, seconds: int
+    settings: Settings, profiles: int, segments: int, rate: int, seconds: int, entries_each: int
 ) -> SegmentsBenchResult:
     now = datetime.now(UTC)
     chosen = bench_segments(segments)
@@ -322,8 +329,8 @@ async def run_segments_bench(
         async with throwaway_setups(configured, "eval", "lat") as phases:
             msearch_ms = await msearch_baseline(phases["eval"], batch, chosen, now)
             load_before = _loadavg()
-            latencies, changes, busiest = await entry_latency(
-                phases["lat"], directory, rate, seconds
+            latencies, changes, (entries, repeated), busiest = await entry_latency(
+                phases["lat"], directory, rate, seconds, entries_each
             )
             load = f"{load_before} → {_loadavg()}"
     best, typical = min(timings), median(timings)
@@ -337,6 +344,8 @@ async def run_segments_bench(
         offered_eps=rate,
         changes=changes,
         announced=len(latencies),
+        entries=entries,
+        repeated=repeated,
         p50_ms=round(percentile(latencies, 50), 1),
         p95_ms=round(percentile(latencies, 95), 1),
         p99_ms=round(percentile(latencies, 99), 1),
@@ -363,7 +372,10 @@ def format_segments_bench(r: SegmentsBenchResult) -> str:
         f"{r.offered_eps:,}/s; p99 target ≤ {TARGETS['p99_ms']:.0f} ms: "
         f"{verdict(r.p99_ms <= TARGETS['p99_ms'] and r.announced == r.changes)}",
         f"load average             {r.load}",
-        "busiest processes (% of one core, sampled 3 s during the latency run):",
+        f"entries per change       {r.entries / max(r.changes, 1):.1f}  ({r.entries:,} "
+        f"segment.entered announcements, each also folded by the index stage; {r.repeated} "
+        "published twice)",
+        "busiest processes during the latency run (% of one core):",
         *(f"  {line}" for line in r.busiest),
     ]
     return "\n".join(lines) + "\n" + json.dumps(asdict(r))

@@ -143,7 +143,9 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.bench.segments import format_segments_bench, run_segments_bench
 
     result = asyncio.run(
-        run_segments_bench(settings, args.profiles, args.segments, args.rate, args.seconds)
+        run_segments_bench(
+            settings, args.profiles, args.segments, args.rate, args.seconds, args.entries
+        )
     )
     print(format_segments_bench(result))
     return EXIT_OK
@@ -187,5 +189,12 @@ def add_parser(
     bench.add_argument("--segments", type=int, default=50, help="segments evaluated (50)")
     bench.add_argument("--rate", type=int, default=500, help="profile changes per second (500)")
     bench.add_argument("--seconds", type=int, default=20, help="latency run length (20)")
+    bench.add_argument(
+        "--entries",
+        type=int,
+        choices=[1, 3],
+        default=1,
+        help="segments each change makes the user enter (1: the pre-order campaign alone)",
+    )
     bench.set_defaults(handler=cmd_bench)
     return segments
