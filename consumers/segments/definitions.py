@@ -16,7 +16,7 @@ from elasticsearch import AsyncElasticsearch
 from consumers.core.errors import ConfigurationError
 from consumers.core.names import Names
 from consumers.segments.files import InvalidDefinitions, load_directory
-from consumers.segments.parse import suggestion
+from consumers.segments.literals import suggestion
 from consumers.segments.segment import Destination, Segment
 
 __all__ = [

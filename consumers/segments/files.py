@@ -27,8 +27,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from consumers.core.errors import ConfigurationError
+from consumers.segments.literals import suggestion
 from consumers.segments.located import Problem, read_yaml
-from consumers.segments.parse import ConditionParser, suggestion
+from consumers.segments.parse import ConditionParser
 from consumers.segments.segment import TRANSITIONS, Destination, Parameter, Segment, substitute
 
 SUFFIXES = (".yaml", ".yml")

@@ -18,10 +18,6 @@ The language, one condition per key (several keys in one mapping: all of them)::
 Problems name their place (a path the caller turns into a line) and, for a typo, the likely word.
 """
 
-import contextlib
-import difflib
-import re
-from datetime import date, datetime
 from typing import Any
 
 from consumers.segments.conditions import (
@@ -31,20 +27,23 @@ from consumers.segments.conditions import (
     Behavior,
     Condition,
     ContainsAll,
-    Duration,
     Equals,
     Exists,
     Matches,
     Not,
     Range,
     Recent,
-    Scalar,
-    Unit,
 )
 from consumers.segments.fields import Field, field_named, field_names
+from consumers.segments.literals import (
+    durations,
+    instant,
+    number,
+    read_scalar,
+    suggestion,
+)
 from consumers.segments.located import Path, Problem
 from consumers.segments.text import words
-from consumers.segments.view import epoch_ms
 
 COMBINATORS = ("all", "any", "not", "exists", "missing", "age", "behavior")
 OPERATORS: dict[str, tuple[str, ...]] = {
@@ -58,13 +57,6 @@ OPERATORS: dict[str, tuple[str, ...]] = {
 }
 BEHAVIOR_KEYS = ("action", "at_least", "at_most", "older_than", "within")
 MAX_AGE = 150
-_DURATION = re.compile(r"^\s*(\d+)\s*(h|hours?|d|days?|w|weeks?)\s*(?:ago)?\s*$", re.IGNORECASE)
-
-
-def suggestion(word: str, candidates: list[str] | tuple[str, ...]) -> str:
-    """`` (did you mean 'x'?)`` for a likely typo of one of ``candidates``, else ``""``."""
-    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 class ConditionParser:
@@ -153,14 +145,14 @@ class ConditionParser:
         if field.kind == "float":
             self._problem(path, f"{field.name} is a decimal number: use min, max, above or below")
             return None
-        scalar = self._scalar(field, value, path)
+        scalar = read_scalar(field, value, path, self.problems)
         return None if scalar is None else Equals(field, (scalar,))
 
     def _any_of(self, field: Field, values: Any, path: Path) -> Condition | None:
         if field.kind in ("date", "float", "boolean") or not isinstance(values, list) or not values:
             self._problem(path, f"{field.name} cannot be one of a list of values")
             return None
-        scalars = [self._scalar(field, v, (*path, n)) for n, v in enumerate(values)]
+        scalars = [read_scalar(field, v, (*path, n), self.problems) for n, v in enumerate(values)]
         if any(s is None for s in scalars):
             return None
         return Equals(field, tuple(s for s in scalars if s is not None))
@@ -208,51 +200,6 @@ class ConditionParser:
         found = [p for p in parts if p is not None]
         return found[0] if len(found) == 1 else AllOf(tuple(found))
 
-    def _scalar(self, field: Field, value: Any, path: Path) -> Scalar | None:
-        if field.kind == "boolean":
-            if isinstance(value, bool):
-                return value
-            self._problem(path, f"{field.name} is true or false, not '{value}'")
-            return None
-        if field.kind == "long":
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-            self._problem(path, f"{field.name} is a whole number, not '{value}'")
-            return None
-        if isinstance(value, bool):
-            said = str(value).lower()
-            self._problem(path, f"{said} is read as a yes/no value: write '{said}' in quotes")
-            return None
-        if isinstance(value, dict | list) or value is None or isinstance(value, date):
-            self._problem(path, f"{field.name} expects a word such as '{_example(field)}'")
-            return None
-        text = str(value)
-        return text if self._known(field, text, path) else None
-
-    def _known(self, field: Field, text: str, path: Path) -> bool:
-        expected = text.lower() if field.case == "lower" else text.upper() if field.case else text
-        if expected != text:
-            self._problem(
-                path, f"{field.name} values are stored in {field.case} case: write '{expected}'"
-            )
-            return False
-        if field.known and text not in field.known:
-            hint = suggestion(text, field.known)
-            if field.closed or hint:
-                listed = f"; known: {', '.join(field.known)}" if field.closed else ""
-                self._problem(path, f"{field.name} is never '{text}'{hint}{listed}")
-                return False
-        return True
-
-    def _number(self, value: Any, path: Path, whole: bool) -> float | None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self._problem(path, f"expects a {'whole ' if whole else ''}number, not '{value}'")
-            return None
-        if whole and not isinstance(value, int):
-            self._problem(path, f"expects a whole number, not '{value}'")
-            return None
-        return value
-
     def _range(self, field: Field, spec: dict[str, Any], path: Path) -> Condition | None:
         if field.kind not in ("long", "float"):
             self._problem(path, f"{field.name} is not a number")
@@ -260,7 +207,7 @@ class ConditionParser:
         bounds: dict[str, float] = {}
         for op in ("min", "max", "above", "below"):
             if op in spec:
-                found = self._number(spec[op], (*path, op), whole=False)
+                found = number(spec[op], (*path, op), self.problems, whole=False)
                 if found is None:
                     return None
                 bounds[op] = found
@@ -285,7 +232,7 @@ class ConditionParser:
         bounds: dict[str, int | None] = {}
         for op in ("since", "before"):
             if op in spec:
-                bounds[op] = self._instant(spec[op], (*path, op))
+                bounds[op] = instant(spec[op], (*path, op), self.problems)
         if any(b is None for b in bounds.values()):
             return None
         since, before = bounds.get("since"), bounds.get("before")
@@ -294,48 +241,8 @@ class ConditionParser:
             return None
         return Range(field, since, True, before, False)
 
-    def _instant(self, value: Any, path: Path) -> int | None:
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                value = datetime.fromisoformat(value)
-        found = epoch_ms(value) if isinstance(value, datetime | date) else None
-        if found is None:
-            self._problem(path, f"expects a date such as 2026-01-31, not '{value}'")
-        return found
-
-    def duration(self, value: Any, path: Path) -> Duration | None:
-        match = _DURATION.match(value) if isinstance(value, str) else None
-        if match is None:
-            unit_hint = " (give a unit: '7 days')" if isinstance(value, int) else ""
-            example = "'7 days', '2 weeks' or '12 hours'"
-            self._problem(path, f"{path[-1]} expects a duration such as {example}{unit_hint}")
-            return None
-        unit: Unit = (
-            "h" if match[2][0].lower() == "h" else "w" if match[2][0].lower() == "w" else "d"
-        )
-        return Duration(int(match[1]), unit)
-
-    def _durations(
-        self, spec: dict[str, Any], path: Path
-    ) -> tuple[Duration | None, Duration | None] | None:
-        older = (
-            self.duration(spec["older_than"], (*path, "older_than"))
-            if "older_than" in spec
-            else None
-        )
-        within = self.duration(spec["within"], (*path, "within")) if "within" in spec else None
-        if ("older_than" in spec and older is None) or ("within" in spec and within is None):
-            return None
-        if older and within and older.delta >= within.delta:
-            self._problem(
-                path,
-                f"older than {older} and within the last {within}: nothing is both",
-            )
-            return None
-        return older, within
-
     def _recent(self, field: Field, spec: dict[str, Any], path: Path) -> Condition | None:
-        found = self._durations(spec, path)
+        found = durations(spec, path, self.problems)
         return Recent(field, *found) if found else None
 
     def _matches(self, field: Field, value: Any, path: Path) -> Condition | None:
@@ -357,7 +264,9 @@ class ConditionParser:
         for key in unknown:
             self._problem((*path, key), f"age has no '{key}'{suggestion(key, ['min', 'max'])}")
         bounds = {
-            k: self._number(value[k], (*path, k), whole=True) for k in ("min", "max") if k in value
+            k: number(value[k], (*path, k), self.problems, whole=True)
+            for k in ("min", "max")
+            if k in value
         }
         if unknown or any(b is None for b in bounds.values()):
             return None
@@ -387,11 +296,11 @@ class ConditionParser:
             self._problem((*path, "action"), "action expects a behaviour name, e.g. page_viewed")
             return None
         counts = {
-            k: self._number(value[k], (*path, k), whole=True)
+            k: number(value[k], (*path, k), self.problems, whole=True)
             for k in ("at_least", "at_most")
             if k in value
         }
-        times = self._durations(value, path)
+        times = durations(value, path, self.problems)
         if unknown or times is None or any(c is None for c in counts.values()):
             return None
         at_least, at_most = counts.get("at_least"), counts.get("at_most")
@@ -408,7 +317,3 @@ class ConditionParser:
 
 def _shown(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def _example(field: Field) -> str:
-    return field.known[0] if field.known else "some-value"

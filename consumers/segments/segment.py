@@ -17,8 +17,9 @@ from urllib.parse import urlsplit
 
 from consumers.core.errors import ConfigurationError
 from consumers.segments.conditions import Condition
+from consumers.segments.literals import suggestion
 from consumers.segments.located import Path, Problem
-from consumers.segments.parse import ConditionParser, suggestion
+from consumers.segments.parse import ConditionParser
 from consumers.segments.query import to_query
 
 Parameter = int | str
