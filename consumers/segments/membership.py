@@ -23,8 +23,9 @@ from consumers.pipeline.outcome import Emit
 from consumers.profile.model import Profile
 from consumers.segments.conditions import floor_to
 from consumers.segments.evaluate import Predicate, Thresholds, predicate, view_keys
+from consumers.segments.fields import FIELDS
 from consumers.segments.segment import Segment
-from consumers.segments.view import readers, view_of
+from consumers.segments.view import BEHAVIORS, readers, view_of
 from schemas import SCHEMA_ID
 
 NAMESPACE = uuid.UUID("5b0e7d4a-3f8c-4d2a-9e61-0c7f2b8a9d13")
@@ -76,6 +77,21 @@ class Evaluator:
             return set()
         view = view_of(profile, self.readers)
         return {name for name, holds in self.predicates(now) if holds(view)}
+
+
+# What membership itself depends on besides the conditions: the recorded membership (so that an
+# announcement that raced a later change is evaluated again once folded) and the erasure.
+ALWAYS_READ = frozenset({"segments", "segment_transitions", "deleted_at"})
+
+
+def profile_fields_read(segments: Iterable[Segment]) -> frozenset[str]:
+    """The top-level profile fields whose change can change some segment's membership."""
+    found = set(ALWAYS_READ)
+    for segment in segments:
+        for key in view_keys(segment.default_condition):
+            name = key.removesuffix(".words").removesuffix(".keyword")
+            found.add(name if name == BEHAVIORS else FIELDS[name].path.split(".")[0])
+    return frozenset(found)
 
 
 def transitions(

@@ -19,10 +19,10 @@ from consumers.pipeline.worker import Stage
 from consumers.profile.facts import Taxonomy
 from consumers.segments.definitions import load_segments
 from consumers.stages import enrich
-from consumers.stages.derived import Rule, profile_changed
+from consumers.stages.derived import Rule
 from consumers.stages.destinations import DestinationsStage, destinations_missing, secrets_for
 from consumers.stages.index import IndexStage
-from consumers.stages.segments import SegmentsStage, segments_missing
+from consumers.stages.segments import SegmentsStage, membership_may_change, segments_missing
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ CATALOG: dict[str, StageSpec] = {
             (Binding("derived", "profile.changed"),),
             _segments,
             missing=segments_missing,
-            rules=(profile_changed,),
+            rules=(membership_may_change,),
         ),
         StageSpec(
             "destinations",

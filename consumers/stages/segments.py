@@ -14,6 +14,8 @@ whose recorded membership differs from the query, and evaluates those the same w
 
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -24,9 +26,15 @@ from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline.outcome import DONE, Emit, Handled, Outcome, park
 from consumers.pipeline.schedule import Periodic
-from consumers.profile.model import Profile
+from consumers.profile.model import DerivedEvent, Profile
 from consumers.segments.definitions import Segment, load_segments
-from consumers.segments.membership import Evaluator, announcement, transitions
+from consumers.segments.membership import (
+    Evaluator,
+    announcement,
+    profile_fields_read,
+    transitions,
+)
+from consumers.stages.derived import Change, profile_changed
 from consumers.store.elastic import elasticsearch_errors
 from schemas import Event
 
@@ -45,6 +53,22 @@ TRANSITIONS = Counter(
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@lru_cache(maxsize=8)
+def _fields_read(directory: Path | None) -> frozenset[str]:
+    return profile_fields_read(load_segments(directory).values())
+
+
+def membership_may_change(change: Change, settings: Settings) -> list[DerivedEvent]:
+    """What the index stage derives for this stage: ``profile.changed``, when the write changed
+    a field some segment reads (or the membership itself). A login that only moves
+    ``last_login`` asks nothing unless a segment looks at it: fewer messages, smaller outboxes.
+    The definitions are read once per process; edited files take effect when the workers
+    restart, and the periodic sweep catches up with anything missed meanwhile."""
+    if not set(change.changed) & _fields_read(settings.segments_dir):
+        return []
+    return profile_changed(change, settings)
 
 
 def segments_missing(settings: Settings) -> str | None:

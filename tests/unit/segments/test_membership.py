@@ -5,13 +5,22 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 
+from consumers.core.settings import Settings
 from consumers.profile.facts import Taxonomy
 from consumers.profile.fold import fold
 from consumers.profile.model import Profile
 from consumers.segments.definitions import load_segments
-from consumers.segments.membership import Evaluator, Transition, announcement, transitions
-from consumers.stages.derived import changed_fields
+from consumers.segments.membership import (
+    Evaluator,
+    Transition,
+    announcement,
+    profile_fields_read,
+    transitions,
+)
+from consumers.stages.derived import Change, changed_fields
+from consumers.stages.segments import membership_may_change
 from schemas import Event
+from tests.helpers import envelope
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SEGMENTS = load_segments()
@@ -107,3 +116,37 @@ def test_folding_entries_and_exits_in_any_order_gives_the_latest_state() -> None
     assert {"segments", "segment_transitions"} <= set(changed_fields(profile, once))
     twice, applied = fold(once, history[:1], Taxonomy.load(), NOW)
     assert applied == [] and twice.segments == once.segments  # a redelivery changes nothing
+
+
+def test_the_index_stage_derives_profile_changed_only_when_a_segment_could_care() -> None:
+    profile = runner()
+    login = profile.model_copy(
+        update={"last_login": NOW, "last_seen": NOW, "counters": {"logins": 2}}
+    )
+    consent = profile.model_copy(update={"marketing_consent": "refused"})
+    entered = profile.model_copy(update={"segment_transitions": {"preorder-running-men": 1}})
+    cause = Event.model_validate(envelope(type="auth.login", user={"user_id": "facebook|1"}))
+
+    def derived(after: Profile) -> list[str]:
+        change = Change(profile, after, cause, changed_fields(profile, after), NOW)
+        return [d.routing_key for d in membership_may_change(change, Settings())]
+
+    # The built-in segments read neither last_login, last_seen nor the login counter...
+    assert derived(login) == []
+    # ...but consent, and membership itself (an announcement folded is evaluated again).
+    assert derived(consent) == ["profile.changed"]
+    assert derived(entered) == ["profile.changed"]
+    assert profile_fields_read(SEGMENTS.values()) == {
+        "birth_date",
+        "email",
+        "gender",
+        "interests",
+        "marketing_consent",
+        "returned",
+        "sentiment",
+        "signed_up_at",
+        "twitter_handle",
+        "segments",
+        "segment_transitions",
+        "deleted_at",
+    }
