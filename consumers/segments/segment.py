@@ -67,8 +67,8 @@ class Destination:
 
     @property
     def key(self) -> str:
-        """Identifies deliveries to this destination (a new URL starts afresh)."""
-        return hashlib.sha256(f"{self.segment}|{self.url}".encode()).hexdigest()[:16]
+        """Identifies deliveries to this destination (a new name or URL starts afresh)."""
+        return hashlib.sha256(f"{self.segment}|{self.name}|{self.url}".encode()).hexdigest()[:16]
 
     @property
     def shown(self) -> str:
