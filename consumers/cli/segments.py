@@ -1,6 +1,17 @@
-"""``authstream segments list|show|export``."""
+"""``authstream segments list|show|export|validate|init|bench``.
+
+Definitions come from ``AUTHSTREAM_SEGMENTS_DIR`` (the built-in segments when unset). ``validate``
+and ``init`` need no services; ``validate`` exits 1 when a file is invalid, listing every
+problem as ``file:line: what (did you mean ...?)``.
+"""
 
 import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
 from typing import Any
 
 from consumers.cli.export import add_export_arguments, run_export
@@ -13,9 +24,11 @@ from consumers.segments.definitions import (
     sample,
 )
 from consumers.segments.export import row_of
+from consumers.segments.files import built_in, check_directory, definition_files
 from consumers.store import elastic
 
 SAMPLE_COLUMNS = ("user_id", "email", "name", "gender", "birth_date", "interests", "last_login")
+EXIT_OK, EXIT_REJECTED = 0, 1
 
 
 def parse_params(pairs: list[str] | None) -> dict[str, int]:
@@ -38,10 +51,11 @@ def table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
 
 async def segments_list(settings: Settings) -> str:
     names = Names(settings.name_prefix)
+    segments = load_segments(settings.segments_dir)
     lines = []
     async with elastic.connect(settings) as es:
         with elastic.elasticsearch_errors(settings):
-            for segment in load_segments().values():
+            for segment in segments.values():
                 members_now = await count(es, names, segment.render())
                 lines.append(f"{segment.name:<28} {members_now:>8,}  {segment.describe()}")
     return "\n".join(lines)
@@ -50,7 +64,7 @@ async def segments_list(settings: Settings) -> str:
 async def segment_report(
     settings: Settings, name: str, params: dict[str, int], size: int = 5
 ) -> str:
-    segment = get_segment(name)
+    segment = get_segment(name, settings.segments_dir)
     names = Names(settings.name_prefix)
     query = segment.render(params)
     async with elastic.connect(settings) as es:
@@ -63,14 +77,73 @@ async def segment_report(
 
 def export_segment(args: argparse.Namespace, settings: Settings) -> int:
     """``segments export``: the segment's query, handed to the export engine (cli.export)."""
-    query = get_segment(args.name).render(parse_params(args.param))
-    return run_export(args, settings, args.name, query)
+    segment = get_segment(args.name, settings.segments_dir)
+    return run_export(args, settings, args.name, segment.render(parse_params(args.param)))
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    directory = Path(args.directory) if args.directory else settings.segments_dir
+    shown = str(directory or built_in())
+    segments, problems = check_directory(directory)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    for segment in segments.values():
+        print(f"ok  {segment.name:<28} {segment.describe()}")
+        for destination in segment.destinations:
+            unset = "" if os.environ.get(destination.secret_env) else " (not set here)"
+            print(f"      → webhook {destination.shown}, secret in {destination.secret_env}{unset}")
+    if problems:
+        files = len({p.file for p in problems})
+        print(f"{len(problems)} problem(s) in {files} file(s) in {shown}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"{len(segments)} segment(s) in {shown}: all valid")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    """Count and sample; with ``--query`` the Elasticsearch query instead (Kibana, curl)."""
+    params = parse_params(args.param)
+    if args.query:
+        segment = get_segment(args.name, settings.segments_dir)
+        print(json.dumps({"query": segment.render(params)}, indent=2))
+    else:
+        print(asyncio.run(segment_report(settings, args.name, params)))
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    target = Path(args.directory)
+    target.mkdir(parents=True, exist_ok=True)
+    for file in definition_files(built_in()):
+        destination = target / file.name
+        if destination.exists():
+            print(f"kept     {destination} (already there)")
+            continue
+        with file.open("rb") as source, destination.open("wb") as copy:
+            shutil.copyfileobj(source, copy)
+        print(f"created  {destination}")
+    print(f"Point AUTHSTREAM_SEGMENTS_DIR at {target} and check it: authstream segments validate")
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from consumers.bench.segments import format_segments_bench, run_segments_bench
+
+    result = asyncio.run(
+        run_segments_bench(
+            settings, args.profiles, args.segments, args.rate, args.seconds, args.entries
+        )
+    )
+    print(format_segments_bench(result))
+    return EXIT_OK
 
 
 def add_parser(
     sub: "argparse._SubParsersAction[argparse.ArgumentParser]",
 ) -> argparse.ArgumentParser:
-    segments = sub.add_parser("segments", help="campaign segments: list, show, export")
+    segments = sub.add_parser(
+        "segments", help="campaign segments: list, show, export, validate, init, bench"
+    )
     actions = segments.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("list", help="every segment with its current size")
     for action in ("show", "export"):
@@ -84,4 +157,30 @@ def add_parser(
         )
         if action == "export":
             add_export_arguments(parser)
+        else:
+            parser.add_argument(
+                "--query", action="store_true", help="print the Elasticsearch query instead"
+            )
+            parser.set_defaults(handler=cmd_show)
+    validate = actions.add_parser("validate", help="check segment definition files")
+    validate.add_argument(
+        "directory", nargs="?", metavar="DIR", help="default: AUTHSTREAM_SEGMENTS_DIR"
+    )
+    validate.set_defaults(handler=cmd_validate)
+    init = actions.add_parser("init", help="copy the built-in segment files into DIR")
+    init.add_argument("directory", metavar="DIR")
+    init.set_defaults(handler=cmd_init)
+    bench = actions.add_parser("bench", help="in-process evaluation and change → entry latency")
+    bench.add_argument("--profiles", type=int, default=1_000, help="changed profiles (1,000)")
+    bench.add_argument("--segments", type=int, default=50, help="segments evaluated (50)")
+    bench.add_argument("--rate", type=int, default=500, help="profile changes per second (500)")
+    bench.add_argument("--seconds", type=int, default=20, help="latency run length (20)")
+    bench.add_argument(
+        "--entries",
+        type=int,
+        choices=[1, 3],
+        default=1,
+        help="segments each change makes the user enter (1: the pre-order campaign alone)",
+    )
+    bench.set_defaults(handler=cmd_bench)
     return segments

@@ -66,6 +66,9 @@ def configure_logging(level: str = "info", fmt: str = "auto", secrets: Iterable[
     # The AMQP clients log connection failures themselves; we translate and report those once.
     for noisy in ("pika", "aiormq", "aio_pika"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    # One line per Elasticsearch request and per httpx call would drown everything else.
+    for chatty in ("elastic_transport", "httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Processor = (
         structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()

@@ -69,3 +69,8 @@ class Names:
     def state_index(self) -> str:
         """Small operational records: call budgets, locks, checkpoints."""
         return f"{self.prefix}authstream-state"
+
+    @property
+    def deliveries_index(self) -> str:
+        """Which segment events each destination webhook has received (redeliveries skip them)."""
+        return f"{self.prefix}authstream-deliveries"

@@ -268,6 +268,22 @@ class Settings(BaseSettings):
         "weights are installed) or VADER with the brand lexicon alone.",
     )
 
+    # Segments: definitions, real-time membership, destinations
+    segments_dir: Path | None = Field(
+        default=None,
+        description="Directory of segment definition files (*.yaml); the built-in segments "
+        "when unset. `authstream segments init DIR` copies the built-in ones there.",
+    )
+    segments_sweep_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="How often the segments stage re-evaluates time-dependent membership "
+        "(ages, 'registered 7 days ago') and catches up with new or edited definitions.",
+    )
+    destinations_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for a destination webhook to answer."
+    )
+
     # Operations
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_host: str = Field(

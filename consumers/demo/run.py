@@ -157,7 +157,7 @@ async def run_demo(settings: Settings, users: int, out: Any = None) -> None:
     print(f"indexed {len(events):,} events in {time.monotonic() - started:.1f} s\n", file=out)
     async with elastic.connect(settings) as es:
         await es.indices.refresh(index=Names(settings.name_prefix).users_alias)
-    for name in load_segments():
+    for name in load_segments(settings.segments_dir):
         print(await segments_cli.segment_report(settings, name, {}, size=3), file=out)
         print(file=out)
     if scoring:

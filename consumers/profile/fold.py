@@ -29,6 +29,7 @@ from consumers.profile.model import (
     ConsentRecord,
     Profile,
     Provenance,
+    SegmentMembership,
     event_fingerprint,
 )
 from consumers.profile.searchable import search_text
@@ -199,11 +200,33 @@ def _apply_sentiment(profile: Profile, event: Event) -> None:
     profile.sentiment = _newer(profile.sentiment, incoming)
 
 
+def _apply_segment(profile: Profile, event: Event) -> None:
+    """``segment.entered`` / ``segment.left``: the n-th entry or exit of a segment (odd numbers
+    enter). The highest number folded wins, so order and redelivery do not matter."""
+    name, number = event.data.get("segment"), event.data.get("transition")
+    if not isinstance(name, str) or not isinstance(number, int) or isinstance(number, bool):
+        return
+    if number < 1 or (number % 2 == 1) != (event.type == "segment.entered"):
+        return
+    if number <= profile.segment_transitions.get(name, 0):
+        return  # older news
+    profile.segment_transitions = {**profile.segment_transitions, name: number}
+    kept = [m for m in profile.segments if m.name != name]
+    if number % 2 == 1:
+        kept.append(SegmentMembership(name=name, entered_at=event.occurred_at))
+    profile.segments = sorted(kept, key=lambda m: m.name)
+
+
 # One registration line per kind of stage finding the index stage folds.
 FINDINGS: dict[str, FindingFolder] = {
     "profile.enriched": _apply_enrichment,
     "profile.sentiment": _apply_sentiment,
+    "segment.entered": _apply_segment,
+    "segment.left": _apply_segment,
 }
+# Findings about the profile rather than the user: they do not make the user "seen" (a segment
+# entry that moved last_seen could make the user leave an "inactive" segment, and so on).
+NOT_ACTIVITY = frozenset({"segment.entered", "segment.left"})
 
 
 def _remember(profile: Profile, found: dict[str, set[str]]) -> None:
@@ -233,8 +256,9 @@ def _user_blob(data: dict[str, Any], at: datetime) -> Blob:
 
 def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
     at, kind, user = event.occurred_at, event.type, event.user
-    profile.first_seen = _min(profile.first_seen, at)
-    profile.last_seen = _max(profile.last_seen, at)
+    if kind not in NOT_ACTIVITY:
+        profile.first_seen = _min(profile.first_seen, at)
+        profile.last_seen = _max(profile.last_seen, at)
     profile.signed_up_at = _min(profile.signed_up_at, user.created_at)
     if user.logins_count is not None:
         profile.logins_count = max(profile.logins_count or 0, user.logins_count)

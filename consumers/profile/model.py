@@ -74,6 +74,13 @@ class DerivedEvent(BaseModel):
     request_value: str | None = None
 
 
+class SegmentMembership(BaseModel):
+    """A segment the user is in, since when (``segment.entered``, folded by the index stage)."""
+
+    name: str
+    entered_at: datetime
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -117,6 +124,10 @@ class Profile(BaseModel):
     last_geo: dict[str, Any] | None = None
     seen_interests: dict[str, list[str]] = Field(default_factory=dict)
     search: str | None = None  # folded words `authstream search` matches (profile.searchable)
+    # Segments: the ones the user is in (for queries), and per segment the number of the last
+    # entry or exit folded (odd: in), which orders them and names the next one.
+    segments: list[SegmentMembership] = Field(default_factory=list)
+    segment_transitions: dict[str, int] = Field(default_factory=dict)
     requested: dict[str, str] = Field(default_factory=dict)  # request key -> what and when
     version: int = 0
     applied_events: list[str] = Field(default_factory=list)

@@ -1,74 +1,52 @@
-"""Campaign segments: named Elasticsearch queries over user profiles, defined in a data file.
+"""Campaign segments: definitions loaded from files, and their members in Elasticsearch.
 
-Queries use Elasticsearch date math, evaluated at query time, so "aged 20 to 40" stays right as
-people have birthdays. Exports are consent-aware: members who refused marketing are never exported.
+A segment is defined once (``consumers.segments.files``) and evaluated two ways: as an
+Elasticsearch query here (counts, samples, exports, Kibana) and in process by the segments stage
+(real-time entry and exit). Relative times use Elasticsearch date math, evaluated at query time,
+so "aged 20 to 40" stays right as people have birthdays. Exports are consent-aware: members who
+refused marketing are never exported.
 """
 
-import json
-import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
 from consumers.core.errors import ConfigurationError
 from consumers.core.names import Names
+from consumers.segments.files import InvalidDefinitions, load_directory
+from consumers.segments.literals import suggestion
+from consumers.segments.segment import Destination, Segment
+
+__all__ = [
+    "Destination",
+    "InvalidDefinitions",
+    "Segment",
+    "count",
+    "exportable",
+    "get_segment",
+    "load_segments",
+    "members",
+    "sample",
+]
 
 PAGE_SIZE = 1_000
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 REFUSED_MARKETING = {"term": {"marketing_consent": "refused"}}
 
 
-@dataclass(frozen=True)
-class Segment:
-    name: str
-    description: str
-    query: dict[str, Any]
-    parameters: dict[str, int] = field(default_factory=dict)
-
-    def render(self, overrides: dict[str, int] | None = None) -> dict[str, Any]:
-        """The query with parameters filled in (``{days}`` → ``7``)."""
-        values: dict[str, int] = {**self.parameters, **(overrides or {})}
-        if "max_age" in values:
-            values["max_age_plus_one"] = values["max_age"] + 1
-
-        def fill(node: Any) -> Any:
-            if isinstance(node, dict):
-                return {key: fill(value) for key, value in node.items()}
-            if isinstance(node, list):
-                return [fill(value) for value in node]
-            if isinstance(node, str):
-                return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), node)
-            return node
-
-        return dict(fill(self.query))
-
-    def describe(self, overrides: dict[str, int] | None = None) -> str:
-        values = {**self.parameters, **(overrides or {})}
-        return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), self.description)
+def load_segments(directory: Path | None = None) -> dict[str, Segment]:
+    """The segments defined in ``directory`` (``AUTHSTREAM_SEGMENTS_DIR``; the built-in ones when
+    None). Raises ``InvalidDefinitions`` (a configuration error) listing every problem."""
+    return load_directory(directory)
 
 
-def load_segments(path: str | None = None) -> dict[str, Segment]:
-    if path:
-        with open(path, encoding="utf-8") as handle:
-            raw = json.load(handle)
-    else:
-        text = resources.files("consumers.data").joinpath("segments.json").read_text("utf-8")
-        raw = json.loads(text)
-    return {
-        name: Segment(name, spec["description"], spec["query"], spec.get("parameters", {}))
-        for name, spec in raw.items()
-        if not name.startswith("_")
-    }
-
-
-def get_segment(name: str) -> Segment:
-    segments = load_segments()
+def get_segment(name: str, directory: Path | None = None) -> Segment:
+    segments = load_segments(directory)
     if name not in segments:
         known = ", ".join(sorted(segments))
-        raise ConfigurationError(f"no segment named {name!r}; known segments: {known}")
+        hint = suggestion(name, list(segments))
+        raise ConfigurationError(f"no segment named {name!r}{hint}; known segments: {known}")
     return segments[name]
 
 

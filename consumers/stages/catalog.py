@@ -20,11 +20,14 @@ from consumers.core.settings import Settings
 from consumers.enrich import configured_enrichers, missing_configuration
 from consumers.pipeline.worker import Stage
 from consumers.profile.facts import Taxonomy
+from consumers.segments.definitions import load_segments
 from consumers.sentiment.mentions import MENTION_TYPE
 from consumers.stages import auth0, enrich, sentiment
 from consumers.stages.derived import Rule
+from consumers.stages.destinations import DestinationsStage, destinations_missing, secrets_for
 from consumers.stages.erase import copy_queues
 from consumers.stages.index import IndexStage
+from consumers.stages.segments import SegmentsStage, membership_may_change, segments_missing
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,15 @@ def _sentiment(context: StageContext) -> Stage:
     return sentiment.SentimentStage.from_settings(context.es, context.settings)
 
 
+def _segments(context: StageContext) -> Stage:
+    return SegmentsStage(context.es, context.settings, load_segments(context.settings.segments_dir))
+
+
+def _destinations(context: StageContext) -> Stage:
+    segments = load_segments(context.settings.segments_dir)
+    return DestinationsStage(context.es, context.settings, segments, secrets_for(segments))
+
+
 CATALOG: dict[str, StageSpec] = {
     spec.name: spec
     for spec in (
@@ -102,6 +114,21 @@ CATALOG: dict[str, StageSpec] = {
             missing=sentiment.missing_configuration,
             rules=(sentiment.sentiment_wanted,),
             mode=sentiment.describe_mode,
+        ),
+        StageSpec(
+            "segments",
+            "profile.changed → every segment evaluated in process → segment.entered / .left",
+            (Binding("derived", "profile.changed"),),
+            _segments,
+            missing=segments_missing,
+            rules=(membership_may_change,),
+        ),
+        StageSpec(
+            "destinations",
+            "segment.entered / .left → signed webhooks, as each segment's file says",
+            (Binding("events", "segment.#"),),
+            _destinations,
+            missing=destinations_missing,
         ),
     )
 }

@@ -129,6 +129,9 @@ USERS_MAPPING: dict[str, Any] = {
         "seen_interests": _UNINDEXED,
         "search": SEARCH_FIELD,
         "user": ECS_USER_ALIASES,
+        # segments: object, not nested, so Kibana's `segments.name: x` just works.
+        "segments": {"properties": {"name": _KEYWORD, "entered_at": _DATE}},
+        "segment_transitions": _UNINDEXED,
         "requested": _UNINDEXED,
         "version": {"type": "long"},
         "applied_events": {"type": "keyword", "index": False, "doc_values": False},
@@ -223,6 +226,19 @@ MENTIONS_MAPPING: dict[str, Any] = {
 # Budgets, leases, checkpoints (``store.state``): read by id, never searched.
 STATE_MAPPING: dict[str, Any] = {"dynamic": False, "properties": {}}
 
+# Segment events delivered to destination webhooks (``stages.destinations``), by
+# "<destination key>:<event id>": no personal data, only what was sent where and when.
+DELIVERIES_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "destination": _KEYWORD,
+        "segment": _KEYWORD,
+        "event_id": _KEYWORD,
+        "delivered_at": _DATE,
+        "status": {"type": "integer"},
+    },
+}
+
 
 def side_indices(names: Names) -> dict[str, dict[str, Any]]:
     """Plain indices beside the users index and the events stream: name → mapping."""
@@ -231,6 +247,7 @@ def side_indices(names: Names) -> dict[str, dict[str, Any]]:
         names.mentions_index: MENTIONS_MAPPING,
         names.state_index: STATE_MAPPING,
         names.audit_index: AUDIT_MAPPING,
+        names.deliveries_index: DELIVERIES_MAPPING,
     }
 
 

@@ -47,8 +47,9 @@ def test_a_stage_that_is_off_gets_no_queue_and_setup_says_why(
 
 
 def test_setup_reports_what_an_earlier_topology_left_and_prune_removes_it(
-    settings: Settings, capsys: pytest.CaptureFixture[str]
+    settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("AUTHSTREAM_STAGES", "index")  # the segments stage is off here
     names = Names(settings.name_prefix)
     assert main(["setup"]) == 0
     old_queue = names.work_queue("segments")

@@ -9,6 +9,8 @@ import yaml
 from prometheus_client import REGISTRY
 
 from consumers.pipeline import metrics
+from consumers.stages import destinations as destinations_stage
+from consumers.stages import segments as segments_stage
 from tests.helpers import REPO_ROOT
 from tests.promql import metric_names
 
@@ -57,6 +59,8 @@ def exported_by_the_code() -> set[str]:
     metrics.BUDGET_LIMIT.labels("consistency", "day")
     metrics.BUDGET_REMAINING.labels("consistency", "day")
     metrics.start_ingest()
+    segments_stage.TRANSITIONS.labels("consistency", "entered")
+    destinations_stage.DELIVERIES.labels("consistency", "webhook", "delivered")
     return {sample.name for family in REGISTRY.collect() for sample in family.samples}
 
 
