@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from consumers import __version__
 from consumers.broker import admin, parking_lot
 from consumers.broker.publisher import publish_stream
+from consumers.cli import definitions as definitions_cli
 from consumers.cli import forget
 from consumers.cli import kibana as kibana_cli
 from consumers.cli import mentions as mentions_cli
@@ -254,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(handler=cmd_ingest)
 
     forget.add_parser(sub)
+    definitions_cli.add_parser(sub)
 
     check = sub.add_parser("check", help="health probe: can we reach RabbitMQ and Elasticsearch?")
     check.set_defaults(handler=cmd_check)

@@ -1,18 +1,44 @@
-"""deploy/rabbitmq/definitions.json: the Auth0 user can publish events and do nothing else.
-
-The users and permissions from the file are created on the real broker in a throwaway vhost
-(same regexes, own user names and passwords), then exercised with a real client.
-"""
-
 import json
+import re
 
+from consumers.broker.definitions import definitions
 from tests.helpers import REPO_ROOT
 
 DEFINITIONS = REPO_ROOT / "deploy" / "rabbitmq" / "definitions.json"
 
 
+def test_the_checked_in_file_is_the_one_for_no_prefix() -> None:
+    assert json.loads(DEFINITIONS.read_text()) == definitions()
+
+
 def test_the_file_has_no_passwords_and_a_publish_only_auth0_user() -> None:
-    definitions = json.loads(DEFINITIONS.read_text())
-    assert all(user["password_hash"] == "" for user in definitions["users"])  # set on deploy
-    auth0 = next(p for p in definitions["permissions"] if p["user"] == "authstream-auth0")
+    found = definitions()
+    assert all(user["password_hash"] == "" for user in found["users"])  # set on deploy
+    auth0 = next(p for p in found["permissions"] if p["user"] == "authstream-auth0")
     assert (auth0["configure"], auth0["read"]) == ("^$", "^$")
+
+
+def test_names_follow_the_prefix_and_the_auth0_user_writes_only_logins_and_signups() -> None:
+    found = definitions("acme-")
+    auth0 = next(p for p in found["permissions"] if p["user"] == "authstream-auth0")
+    assert re.fullmatch(auth0["write"], "acme-authstream.events")
+    assert not re.fullmatch(auth0["write"], "authstream.events")
+    assert not re.fullmatch(auth0["write"], "acme-authstreamXevents")  # dots are escaped
+    [topic] = found["topic_permissions"]
+    assert topic["exchange"] == "acme-authstream.events"  # RabbitMQ wants the exchange's name
+    allowed = [
+        k
+        for k in (
+            "auth.login",
+            "auth.signup",
+            "user.deleted",
+            "profile.sentiment",
+            "segment.vip.entered",
+            "auth.loginx",
+        )
+        if re.fullmatch(topic["write"], k)
+    ]
+    assert allowed == ["auth.login", "auth.signup"]
+    worker = next(p for p in found["permissions"] if p["user"] == "authstream-worker")
+    assert re.fullmatch(worker["configure"], "acme-authstream.derived")
+    assert not re.fullmatch(worker["configure"], "other-authstream.index")
