@@ -5,10 +5,8 @@
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import BinaryIO
 
 from pydantic import ValidationError
 
@@ -22,6 +20,7 @@ from consumers.cli import mentions as mentions_cli
 from consumers.cli import people as people_cli
 from consumers.cli import segments as segments_cli
 from consumers.cli import sync as sync_cli
+from consumers.cli.lines import publish_lines
 from consumers.cli.setup import format_report, run_setup
 from consumers.core.errors import AuthstreamError, RetryableError
 from consumers.core.gc_tuning import tune_for_throughput
@@ -51,30 +50,14 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
-    def report_invalid(number: int, reason: str) -> None:
-        print(f"line {number}: {reason}", file=sys.stderr)
-
-    stream: BinaryIO
-    if args.file == "-":
-        stream, total = sys.stdin.buffer, None
-    else:
-        try:
-            stream, total = open(args.file, "rb"), os.path.getsize(args.file)  # noqa: SIM115
-        except OSError as exc:
-            _err(f"cannot read {args.file}: {exc.strerror}")
-            return EXIT_CONFIG
     tune_for_throughput()
-    with stream:
-        report = asyncio.run(
-            publish_stream(stream, settings, total_bytes=total, on_error=report_invalid)
-        )
-    not_confirmed = [(n, r) for n, r in report.failures if r.startswith("not published")]
-    for number, reason in not_confirmed[:MAX_FAILURES_SHOWN]:
-        print(f"line {number}: {reason}", file=sys.stderr)
-    if len(not_confirmed) > MAX_FAILURES_SHOWN:
-        print(f"... and {len(not_confirmed) - MAX_FAILURES_SHOWN} more", file=sys.stderr)
-    print(f"published {report.published:,} event(s); {len(report.failures):,} line(s) failed")
-    return EXIT_OK if report.ok else EXIT_REJECTED
+    return publish_lines(
+        args.file,
+        lambda stream, total, on_error: publish_stream(
+            stream, settings, total_bytes=total, on_error=on_error
+        ),
+        lambda r: f"published {r.published:,} event(s); {len(r.failures):,} line(s) failed",
+    )
 
 
 async def _check(settings: Settings) -> None:

@@ -1,11 +1,10 @@
 """``authstream mentions import FILE|-`` and ``authstream mentions evaluate FILE``."""
 
 import argparse
-import asyncio
-import os
 import sys
-from typing import Any, BinaryIO
+from typing import Any
 
+from consumers.cli.lines import publish_lines
 from consumers.core.settings import Settings
 from consumers.sentiment.evaluation import compare_file, format_comparison, format_evaluation
 from consumers.sentiment.importer import import_mentions
@@ -19,32 +18,16 @@ def _err(message: str) -> None:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    def report_invalid(number: int, reason: str) -> None:
-        print(f"line {number}: {reason}", file=sys.stderr)
-
-    stream: BinaryIO
-    if args.file == "-":
-        stream, total = sys.stdin.buffer, None
-    else:
-        try:
-            stream, total = open(args.file, "rb"), os.path.getsize(args.file)  # noqa: SIM115
-        except OSError as exc:
-            _err(f"cannot read {args.file}: {exc.strerror}")
-            return EXIT_CONFIG
-    with stream:
-        report = asyncio.run(
-            import_mentions(stream, settings, total_bytes=total, on_error=report_invalid)
-        )
-    not_confirmed = [(n, r) for n, r in report.failures if r.startswith("not published")]
-    for number, reason in not_confirmed[:MAX_FAILURES_SHOWN]:
-        print(f"line {number}: {reason}", file=sys.stderr)
-    if len(not_confirmed) > MAX_FAILURES_SHOWN:
-        print(f"... and {len(not_confirmed) - MAX_FAILURES_SHOWN} more", file=sys.stderr)
-    print(
-        f"imported {report.published:,} mention(s) for the sentiment stage; "
-        f"{len(report.failures):,} line(s) failed"
+    return publish_lines(
+        args.file,
+        lambda stream, total, on_error: import_mentions(
+            stream, settings, total_bytes=total, on_error=on_error
+        ),
+        lambda r: (
+            f"imported {r.published:,} mention(s) for the sentiment stage; "
+            f"{len(r.failures):,} line(s) failed"
+        ),
     )
-    return EXIT_OK if report.ok else EXIT_REJECTED
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:

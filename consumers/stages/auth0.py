@@ -45,6 +45,7 @@ from consumers.stages.derived import Change, derived_event
 from consumers.store.elastic import elasticsearch_errors
 from consumers.store.state import StateStore
 from consumers.thirdparty.circuit import CircuitBreaker
+from consumers.thirdparty.http import most_telling
 from schemas import Event
 
 log = structlog.get_logger("authstream.auth0")
@@ -144,7 +145,7 @@ class Auth0Stage:
             results = await asyncio.gather(*(one(u) for u in wanted), return_exceptions=True)
             failures = [r for r in results if isinstance(r, BaseException)]
             if failures:
-                raise _worst(failures)
+                raise most_telling(failures)
         emits = []
         for user_id, user in zip(wanted, results, strict=True):
             if not isinstance(user, dict):
@@ -228,12 +229,3 @@ class Auth0Stage:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-def _worst(failures: list[BaseException]) -> BaseException:
-    """The failure that says most about what to do: credentials, then rate limits, then outages."""
-    for kind in (ThirdPartyAuthRejected, ThirdPartyRateLimited, ThirdPartyUnavailable):
-        for failure in failures:
-            if isinstance(failure, kind):
-                return failure
-    return failures[0]

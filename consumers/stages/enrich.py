@@ -47,6 +47,7 @@ from consumers.store.elastic import elasticsearch_errors
 from consumers.store.state import StateStore
 from consumers.thirdparty.budget import CallBudget
 from consumers.thirdparty.circuit import CircuitBreaker
+from consumers.thirdparty.http import most_telling
 from consumers.thirdparty.limits import RateLimiter
 from schemas import SCHEMA_ID, Event
 
@@ -205,7 +206,7 @@ class EnrichStage:
             results = await asyncio.gather(*(one(k) for k in missing), return_exceptions=True)
             failures = [r for r in results if isinstance(r, BaseException)]
             if failures:
-                raise _worst(failures)
+                raise most_telling(failures)
             answers |= {
                 k: r for k, r in zip(missing, results, strict=True) if isinstance(r, Cached)
             }
@@ -341,12 +342,3 @@ class EnrichStage:
     async def aclose(self) -> None:
         for provider in self.providers.values():
             await provider.enricher.aclose()
-
-
-def _worst(failures: list[BaseException]) -> BaseException:
-    """The failure that says most about what to do: credentials, then rate limits, then outages."""
-    for kind in (ThirdPartyAuthRejected, ThirdPartyRateLimited, ThirdPartyUnavailable):
-        for failure in failures:
-            if isinstance(failure, kind):
-                return failure
-    return failures[0]

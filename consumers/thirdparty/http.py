@@ -78,3 +78,13 @@ async def request(
     if status >= 500 or status == 408:
         raise ThirdPartyUnavailable(f"{provider} answered {status}", retry_after(response))
     return response  # another 4xx: the caller decides what it means for this request
+
+
+def most_telling(failures: list[BaseException]) -> BaseException:
+    """Of several failed calls, the failure that says most about what to do: rejected
+    credentials, then rate limits, then outages."""
+    for kind in (ThirdPartyAuthRejected, ThirdPartyRateLimited, ThirdPartyUnavailable):
+        for failure in failures:
+            if isinstance(failure, kind):
+                return failure
+    return failures[0]

@@ -15,34 +15,11 @@ from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline.decode import decode_event
 from tests import broker, search
+from tests.helpers import auth0_log as log
 from tests.helpers import eventually
 from tests.workers import running
 
 TOKEN = "log-stream-token-8f2c"
-
-
-def log(log_id: str, code: str, user_id: str | None = "auth0|5f1d", **extra: object) -> dict:
-    """A Log Stream record shaped like Auth0's (fields from its log event schema)."""
-    data = {
-        "date": "2026-11-29T10:15:00.123Z",
-        "type": code,
-        "description": "",
-        "connection": "Username-Password-Authentication",
-        "connection_id": "con_9ZtDwYrZ6S8vH2m1",
-        "client_id": "kbyuFDidLLm280LIwVFiazOqjO3ty8KH",
-        "client_name": "InnovaShoes Web",
-        "ip": "203.0.113.9",
-        "user_agent": "Chrome 131.0.0 / Mac OS X 14.6.1",
-        "hostname": "innovashoes.eu.auth0.com",
-        "user_id": user_id,
-        "user_name": "runner@example.com",
-        "strategy": "auth0",
-        "strategy_type": "database",
-        "details": {"prompts": [], "stats": {"loginsCount": 3}},
-        "log_id": log_id,
-        **extra,
-    }
-    return {"log_id": log_id, "data": data}
 
 
 RECORDS = [
