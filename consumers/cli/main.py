@@ -16,6 +16,7 @@ from consumers import __version__
 from consumers.broker import admin, parking_lot
 from consumers.broker.publisher import publish_stream
 from consumers.cli import forget
+from consumers.cli import interests as interests_cli
 from consumers.cli import kibana as kibana_cli
 from consumers.cli import mentions as mentions_cli
 from consumers.cli import people as people_cli
@@ -213,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     people_cli.add_parsers(sub)
     kibana_cli.add_parser(sub)
     mentions_cli.add_parser(sub)
+    interests_cli.add_parser(sub)
 
     parked = sub.add_parser("dlq", help="the parking lot: list, replay or purge failed messages")
     parked.add_argument("action", choices=["list", "replay", "purge"])
