@@ -123,21 +123,24 @@ def _percent(value: float | None) -> str:
 
 
 def format_report(rows: Sequence[LabelledRow], taxonomy: Taxonomy) -> str:
-    """Precision and recall per term, for the tuning rows and the held-out rows side by side."""
-    halves = {split: evaluate(rows, taxonomy, split) for split in ("tune", "heldout")}
+    """Precision and recall per term: tuning rows, held-out rows, and all rows."""
+    parts: tuple[Split, ...] = ("tune", "heldout", "all")
+    scores = {split: evaluate(rows, taxonomy, split) for split in parts}
     counts = {split: sum(row.split == split for row in rows) for split in ("tune", "heldout")}
     lines = [
         f"{len(rows)} labelled rows: {counts['tune']} tune, {counts['heldout']} held out",
-        f"{'term':<12} {'tune P':>7} {'tune R':>7} {'n+':>4}   {'held P':>7} {'held R':>7} {'n+':>4}",
+        f"{'term':<12}"
+        + "".join(f" {name + ' P':>8} {name + ' R':>8} {'n+':>4} " for name in parts),
     ]
     for term in sorted(taxonomy.names):
-        tune, held = halves["tune"][term], halves["heldout"][term]
-        lines.append(
-            f"{term:<12} {_percent(tune.precision):>7} {_percent(tune.recall):>7} "
-            f"{tune.true_positives + tune.false_negatives:>4}   "
-            f"{_percent(held.precision):>7} {_percent(held.recall):>7} "
-            f"{held.true_positives + held.false_negatives:>4}"
-        )
+        cells = []
+        for split in parts:
+            score = scores[split][term]
+            wanted = score.true_positives + score.false_negatives
+            cells.append(
+                f" {_percent(score.precision):>8} {_percent(score.recall):>8} {wanted:>4} "
+            )
+        lines.append((f"{term:<12}" + "".join(cells)).rstrip())
     return "\n".join(lines)
 
 
