@@ -38,6 +38,8 @@ class Term:
     exclude: re.Pattern[str] | None  # a text with one of these gives not this term by keyword
     not_for_categories: frozenset[str]  # page categories whose names never give this term
     implies: tuple[str, ...]  # running is fitness too
+    # Words that say it only in a page of one category ("run" in a Sports Event: a race).
+    in_categories: dict[str, re.Pattern[str]]
 
     @classmethod
     def from_data(cls, raw: list[str] | dict[str, Any]) -> "Term":
@@ -47,12 +49,20 @@ class Term:
             _pattern(spec.get("exclude", []), plurals=False),
             frozenset(_normal(c) for c in spec.get("not_for_page_categories", [])),
             tuple(spec.get("implies", [])),
+            {
+                _normal(category): pattern
+                for category, words in spec.get("page_category_keywords", {}).items()
+                if (pattern := _pattern(words, plurals=True)) is not None
+            },
         )
 
-    def said_by(self, text: str) -> bool:
-        if self.keywords is None or not self.keywords.search(text):
-            return False
-        return self.exclude is None or not self.exclude.search(text)
+    def said_by(self, text: str, category: str = "") -> bool:
+        """Whether a text (a page name, with its page category) gives this term."""
+        in_category = self.in_categories.get(category)
+        said = (self.keywords is not None and self.keywords.search(text)) or (
+            in_category is not None and in_category.search(text)
+        )
+        return bool(said) and (self.exclude is None or not self.exclude.search(text))
 
 
 class Taxonomy:
@@ -89,7 +99,7 @@ class Taxonomy:
         for interest, term in self._terms.items():
             if category in term.not_for_categories:
                 continue
-            if interest == name or term.said_by(name) or (category and term.said_by(category)):
+            if interest == name or term.said_by(name, category) or term.said_by(category):
                 found.add(interest)
         return found
 
