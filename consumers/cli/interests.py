@@ -56,7 +56,8 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     for line in shortfalls:
         print(f"target missed, {line}")
     if targets and not shortfalls:
-        print("targets met: " + ", ".join(f"{t.term} P≥{t.precision:g} R≥{t.recall:g}" for t in targets))
+        met = ", ".join(f"{t.term} P≥{t.precision:g} R≥{t.recall:g}" for t in targets)
+        print(f"targets met: {met}")
     return EXIT_REJECTED if shortfalls else EXIT_OK
 
 

@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from consumers.profile.facts.interests import Taxonomy, interests_from
 
@@ -65,6 +65,7 @@ def predict(row: LabelledRow, taxonomy: Taxonomy) -> frozenset[str]:
     """The terms the profile fold takes from this row (the fold's own functions)."""
     if row.kind == "product":
         return taxonomy.match(row.text)
+    user: dict[str, Any]
     if row.kind == "declared":
         user = {"user_metadata": {"interests": [row.text]}}
     else:
