@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=cmd_bench)
 
-    ingest = sub.add_parser("ingest", help="HTTP endpoint for Auth0 Log Streams (custom webhook)")
+    ingest = sub.add_parser("ingest", help="HTTP endpoint for Auth0 Log Streams and shop events")
     ingest.add_argument("--host", default="127.0.0.1", help="interface (127.0.0.1; 0.0.0.0: all)")
     ingest.add_argument("--port", type=int, default=8383, help="port (8383)")
     ingest.set_defaults(handler=cmd_ingest)
