@@ -8,8 +8,10 @@ from consumers.cli.main import main
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline.decode import decode_event
-from tests import broker
+from tests import broker, search
 from tests.collector import KEY_APP, KEY_WEB, ORIGIN, collector, send
+from tests.helpers import envelope, eventually, publish_events
+from tests.workers import running
 
 VISITOR = "0f8e1c2a-6b7d-4e59-8a3c-1d2e3f4a5b6c"
 
@@ -104,3 +106,49 @@ def test_broker_unreachable_is_503_so_the_shop_sends_again(settings: Settings) -
     amqp = f"amqp://guest:pw@127.0.0.1:{free_port()}/"
     with collector(settings, AUTHSTREAM_AMQP_URL=amqp) as url:
         assert send(url, [viewed(1)]).status_code == 503
+
+
+def test_browser_events_before_and_after_a_login_count_once(settings: Settings, tmp_path) -> None:
+    """The whole way: a browser's events over HTTP before the login, the login carrying the
+    visitor's id (as the post-login Action sends it), more events after, a client that sends a
+    batch again and a broker that delivers the login again: the user's counters and interests
+    are right, once."""
+    assert main(["setup"]) == 0
+    user = "auth0|5f1d9e8c7b6a"
+    before = [
+        viewed(1),
+        viewed(2, properties={"category": "Yoga mats"}),
+        viewed(3, type="behavior.cart_item_added"),
+    ]
+    after = [
+        viewed(20, properties={"category": "Running socks"}),
+        {"type": "user.identified", "anonymous_id": VISITOR, "user_id": user,
+         "occurred_at": "2026-11-29T10:21:00Z", "event_id": "identify-1"},
+        {"type": "behavior.checkout_completed", "user_id": user, "event_id": "co-1",
+         "occurred_at": "2026-11-29T10:30:00Z", "properties": {"category": "Running socks"}},
+    ]  # fmt: skip
+    login = envelope(
+        type="auth.login",
+        occurred_at="2026-11-29T10:15:00Z",
+        user={"user_id": user, "email": "runner@example.com", "logins_count": 4},
+        data={"anonymous_id": VISITOR},
+    )
+    with collector(settings) as url, running(settings):
+        assert send(url, before, origin=ORIGIN).status_code == 200
+        publish_events([login], tmp_path)
+        assert send(url, after, origin=ORIGIN).json()["accepted"] == 3
+        assert send(url, before, origin=ORIGIN).status_code == 200  # the client sent it again
+        publish_events([login], tmp_path)  # the broker delivered the login again
+
+        def settled() -> dict[str, object] | None:
+            found = search.profile(settings, user) or {}
+            done = broker.message_count(settings, index_queue(settings)) == 0
+            return found if done and found.get("counters", {}).get("behaviors") == 5 else None
+
+        profile = eventually(settled, timeout=30, message="the visitor's behaviour on the user")
+    assert profile["counters"] == {"logins": 1, "behaviors": 5}
+    counts = {b["action"]: b["count"] for b in profile["behaviors"]}  # type: ignore[index, union-attr]
+    assert counts == {"product_viewed": 3, "cart_item_added": 1, "checkout_completed": 1}
+    assert profile["interests"] == ["fitness", "outdoors", "running"]
+    assert list(profile["visitors"]) == [VISITOR]  # type: ignore[call-overload]
+    assert search.count_events(settings) == 7  # 6 shop events (one an identify) and the login
