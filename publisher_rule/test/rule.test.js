@@ -5,7 +5,7 @@ const vm = require('node:vm');
 
 const rule = require('../rule');
 const publisher = require('../publisher');
-const { actionBundle, ruleBundle } = require('../scripts/build');
+const { actionBundle, askBundle, ruleBundle } = require('../scripts/build');
 const { dependencies } = require('../package.json');
 const {
   AMQP_URL, USERS, postLoginEvent, privateExchange, ruleContext, validateEnvelope,
@@ -95,6 +95,7 @@ test('dist/ holds the current builds (run `npm run build` after a change)', () =
   const dist = (name) => fs.readFileSync(path.join(__dirname, '..', 'dist', name), 'utf8');
   assert.equal(dist('rule.paste.js'), ruleBundle());
   assert.equal(dist('action.paste.js'), actionBundle());
+  assert.equal(dist('ask.paste.js'), askBundle());
 });
 
 test('the paste-able Action runs in an Actions-like sandbox and publishes', async () => {
