@@ -27,7 +27,7 @@ exports.onExecutePostLogin = async (event, api) => {
     const decision = gaps.shouldAsk(event, settings, now);
     if (!decision.ask) return;
     if (!settings.formId && !(settings.formUrl && settings.secret)) {
-      log('not asking: set FORM_ID, or FORM_URL and SESSION_TOKEN_SECRET');
+      log('not asking: set FORM_ID, or FORM_URL and SESSION_TOKEN_SECRET (32+ characters)');
       return;
     }
     // Remembered before leaving: Auth0 applies pending metadata when it redirects, so a user who

@@ -9,6 +9,7 @@ const DEFAULT_INTERESTS = [
   'running', 'fitness', 'outdoors', 'cycling', 'fashion', 'technology', 'music', 'travel', 'food', 'gaming',
 ];
 const MAX_INTERESTS = 10;
+const MIN_SECRET_CHARS = 32; // HS256 with a short shared secret can be guessed offline
 const ASKED_AT = 'authstream_profile_asked_at'; // app_metadata: when the user was last asked
 // Token exchanges without a browser: there is nobody to show a form to.
 const NOT_INTERACTIVE = [
@@ -32,7 +33,7 @@ function settingsFrom(secrets) {
     tokenSeconds: number(s.ASK_TOKEN_SECONDS, 900, 60),
     formId: s.FORM_ID || null,
     formUrl: s.FORM_URL || null,
-    secret: s.SESSION_TOKEN_SECRET || null,
+    secret: String(s.SESSION_TOKEN_SECRET || '').length >= MIN_SECRET_CHARS ? s.SESSION_TOKEN_SECRET : null,
     interests: interests.length ? interests : DEFAULT_INTERESTS,
   };
 }

@@ -132,10 +132,12 @@ test('only what is missing is asked for', async () => {
   assert.deepEqual(asked.missing, ['birthday']);
 });
 
-test('without a form configured it does not ask, says why, and the login goes on', async () => {
-  const { api, logs } = await login(NEWCOMER, { secrets: { FORM_URL: REDIRECT.FORM_URL } });
-  assert.deepEqual(api.calls, []);
-  assert.match(logs, /not asking: set FORM_ID, or FORM_URL and SESSION_TOKEN_SECRET/);
+test('without a form configured (or with a short secret) it does not ask, says why, and the login goes on', async () => {
+  for (const secrets of [{ FORM_URL: REDIRECT.FORM_URL }, { ...REDIRECT, SESSION_TOKEN_SECRET: 'short-secret' }]) {
+    const { api, logs } = await login(NEWCOMER, { secrets });
+    assert.deepEqual(api.calls, []);
+    assert.match(logs, /not asking: set FORM_ID, or FORM_URL and SESSION_TOKEN_SECRET \(32\+ characters\)/);
+  }
 });
 
 test('with Forms for Actions: the form is rendered and its fields are stored', async () => {

@@ -10,7 +10,7 @@ const action = require('../../action');
 const publisher = require('../../publisher');
 const { askApi, continueEvent, formPage, postLoginEvent, withMetadata } = require('../helpers');
 
-const SECRET = 'e2e-form-page-secret-0123456789';
+const SECRET = 'e2e-form-page-secret-0123456789abcdef';
 const SECRETS = {
   AMQP_URL: process.env.AMQP_URL,
   AMQP_EXCHANGE: process.env.AMQP_EXCHANGE,
