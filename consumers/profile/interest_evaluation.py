@@ -130,8 +130,9 @@ def format_report(rows: Sequence[LabelledRow], taxonomy: Taxonomy) -> str:
     counts = {split: sum(row.split == split for row in rows) for split in ("tune", "heldout")}
     lines = [
         f"{len(rows)} labelled rows: {counts['tune']} tune, {counts['heldout']} held out",
-        f"{'term':<12}"
-        + "".join(f" {name + ' P':>8} {name + ' R':>8} {'n+':>4} " for name in parts),
+        (
+            f"{'term':<12}" + "".join(f" {p + ' P':>8} {p + ' R':>8} {'n+':>4} " for p in parts)
+        ).rstrip(),
     ]
     for term in sorted(taxonomy.names):
         cells = []
