@@ -323,6 +323,12 @@ class Settings(BaseSettings):
         description="Browser origins allowed to send events (CORS), comma-separated, e.g. "
         "'https://shop.example.com'; other origins are refused (403, no CORS grant).",
     )
+    collect_anonymous_only: str = Field(
+        default="",
+        description="Sources (comma-separated names from AUTHSTREAM_COLLECT_KEYS) that may send "
+        "events of anonymous visitors only: a browser's key is public, so with it nobody can "
+        "speak for a known user; visitors are then identified by their login (the Action).",
+    )
     collect_tenant: str | None = Field(
         default=None, description="Tenant name on shop events; default: the Auth0 tenant's."
     )

@@ -97,6 +97,7 @@ class Collector:
     publish: Publish
     sources: dict[str, str] = field(init=False)  # write key -> source name
     origins: frozenset[str] = field(init=False)
+    anonymous_only: frozenset[str] = field(init=False)  # sources that may not name a user
     tenant: str | None = field(init=False)
     buckets: dict[str, Bucket] = field(default_factory=dict)
 
@@ -107,6 +108,14 @@ class Collector:
         self.sources = collect_sources(keys.get_secret_value())
         self.origins = frozenset(self.settings.collect_origins)
         self.tenant = self.settings.collect_tenant or default_tenant(self.settings)
+        chosen = {n.strip() for n in self.settings.collect_anonymous_only.split(",") if n.strip()}
+        unknown = sorted(chosen - set(self.sources.values()))
+        if unknown:
+            raise ConfigurationError(
+                "AUTHSTREAM_COLLECT_ANONYMOUS_ONLY names no source of the keys: "
+                + ", ".join(unknown)
+            )
+        self.anonymous_only = frozenset(chosen)
         if self.settings.collect_burst < self.settings.collect_max_events:
             raise ConfigurationError(
                 "AUTHSTREAM_COLLECT_BURST is below AUTHSTREAM_COLLECT_MAX_EVENTS: a full request "
@@ -179,6 +188,11 @@ class Collector:
         rejected: list[dict[str, Any]] = []
         for position, raw in enumerate(raw_events):
             try:
+                if source in self.anonymous_only and isinstance(raw, dict) and "user_id" in raw:
+                    raise InvalidEvent(
+                        f"{source} may send events of anonymous visitors only (no user_id): "
+                        "visitors are identified by their login"
+                    )
                 envelope = envelope_from_shop(raw, source, self.tenant, seen_by_server)
                 encoded = orjson.dumps(envelope)
                 events.append((decode_event(encoded, self.settings.max_event_bytes), encoded))

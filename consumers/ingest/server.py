@@ -231,7 +231,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     probes = health.Health()
     app = build_app(settings, probes)
     health.serve(settings, probes)  # /metrics, /healthz, /readyz on AUTHSTREAM_METRICS_PORT
-    log.info("ingest listening", url=f"http://{host}:{port}{PATH}")
+    paths = sorted({r.resource.canonical for r in app.router.routes() if r.resource} - {"/healthz"})
+    log.info("ingest listening", url=f"http://{host}:{port}", paths=paths)
     web.run_app(
         app,
         host=host,

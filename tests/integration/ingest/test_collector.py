@@ -102,6 +102,23 @@ def test_refusals_publish_nothing(settings: Settings) -> None:
     assert broker.message_count(settings, index_queue(settings)) == 10
 
 
+def test_a_browser_key_that_may_only_speak_for_visitors(settings: Settings) -> None:
+    assert main(["setup"]) == 0
+    identify = {"type": "user.identified", "anonymous_id": VISITOR, "user_id": "auth0|victim",
+                "occurred_at": "2026-11-29T10:21:00Z"}  # fmt: skip
+    with collector(settings, AUTHSTREAM_COLLECT_ANONYMOUS_ONLY="shop-web") as url:
+        answer = send(url, [viewed(1), identify, viewed(2, user_id="auth0|victim")])
+        assert answer.status_code == 200
+        assert answer.json()["accepted"] == 1
+        reasons = {r["reason"] for r in answer.json()["rejected"]}
+        assert reasons == {
+            "shop-web may send events of anonymous visitors only (no user_id): visitors are "
+            "identified by their login"
+        }
+        assert send(url, [identify], key=KEY_APP).json()["accepted"] == 1  # the server's key
+    assert broker.message_count(settings, index_queue(settings)) == 2
+
+
 def test_broker_unreachable_is_503_so_the_shop_sends_again(settings: Settings) -> None:
     amqp = f"amqp://guest:pw@127.0.0.1:{free_port()}/"
     with collector(settings, AUTHSTREAM_AMQP_URL=amqp) as url:
@@ -152,3 +169,21 @@ def test_browser_events_before_and_after_a_login_count_once(settings: Settings, 
     assert profile["interests"] == ["fitness", "outdoors", "running"]
     assert list(profile["visitors"]) == [VISITOR]  # type: ignore[call-overload]
     assert search.count_events(settings) == 7  # 6 shop events (one an identify) and the login
+
+
+def test_ingest_refuses_a_collector_it_cannot_run(
+    settings: Settings, capsys, monkeypatch
+) -> None:  # fmt: skip
+    monkeypatch.delenv("AUTHSTREAM_INGEST_TOKEN", raising=False)
+    monkeypatch.setenv("AUTHSTREAM_COLLECT_KEYS", f"shop-web:{KEY_WEB}")
+    monkeypatch.setenv("AUTHSTREAM_COLLECT_ANONYMOUS_ONLY", "shop-wbe")
+    assert main(["ingest", "--port", str(free_port())]) == 2
+    assert "AUTHSTREAM_COLLECT_ANONYMOUS_ONLY names no source of the keys: shop-wbe" in (
+        capsys.readouterr().err
+    )
+    monkeypatch.setenv("AUTHSTREAM_COLLECT_ANONYMOUS_ONLY", "")
+    monkeypatch.setenv("AUTHSTREAM_COLLECT_MAX_EVENTS", "3000")
+    assert main(["ingest", "--port", str(free_port())]) == 2
+    assert "AUTHSTREAM_COLLECT_BURST is below AUTHSTREAM_COLLECT_MAX_EVENTS" in (
+        capsys.readouterr().err
+    )
