@@ -118,3 +118,16 @@ test('the paste-able Action runs in an Actions-like sandbox and publishes', asyn
     await exchange.close();
   }
 });
+
+test('the Rule carries the anonymous id the application passed to /authorize, and nothing odd', () => {
+  const { fromRule } = require('../envelope');
+  const context = ruleContext(USERS.database);
+  const withId = (id) => ({ ...context, request: { ...context.request, query: { anonymous_id: id } } });
+  const visitor = '8c1e7a52-3f0b-4d5e-9a61-2b7c4d8e9f10';
+  const envelope = fromRule(USERS.database, withId(visitor));
+  assert.ok(validateEnvelope(envelope), JSON.stringify(validateEnvelope.errors));
+  assert.deepEqual(envelope.data, { anonymous_id: visitor });
+  for (const odd of ['short', '<script>alert(1)</script>', 42]) {
+    assert.deepEqual(fromRule(USERS.database, withId(odd)).data, {});
+  }
+});
