@@ -15,6 +15,7 @@ from consumers.broker import admin, parking_lot
 from consumers.broker.publisher import publish_stream
 from consumers.cli import definitions as definitions_cli
 from consumers.cli import forget
+from consumers.cli import interests as interests_cli
 from consumers.cli import kibana as kibana_cli
 from consumers.cli import mentions as mentions_cli
 from consumers.cli import people as people_cli
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     people_cli.add_parsers(sub)
     kibana_cli.add_parser(sub)
     mentions_cli.add_parser(sub)
+    interests_cli.add_parser(sub)
 
     parked = sub.add_parser("dlq", help="the parking lot: list, replay or purge failed messages")
     parked.add_argument("action", choices=["list", "replay", "purge"])
@@ -232,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=cmd_bench)
 
-    ingest = sub.add_parser("ingest", help="HTTP endpoint for Auth0 Log Streams (custom webhook)")
+    ingest = sub.add_parser("ingest", help="HTTP endpoint for Auth0 Log Streams and shop events")
     ingest.add_argument("--host", default="127.0.0.1", help="interface (127.0.0.1; 0.0.0.0: all)")
     ingest.add_argument("--port", type=int, default=8383, help="port (8383)")
     ingest.set_defaults(handler=cmd_ingest)

@@ -74,3 +74,8 @@ class Names:
     def deliveries_index(self) -> str:
         """Which segment events each destination webhook has received (redeliveries skip them)."""
         return f"{self.prefix}authstream-deliveries"
+
+    @property
+    def visitors_index(self) -> str:
+        """Anonymous visitors: who each turned out to be, and their behaviour held until then."""
+        return f"{self.prefix}authstream-visitors"

@@ -56,6 +56,34 @@ def check_url_credentials(url: str, schemes: tuple[str, ...]) -> None:
         raise ValueError(f"the port is not a number; the URL was {scheme}://***@…") from None
 
 
+MIN_WRITE_KEY_CHARS = 16
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def collect_sources(text: str) -> dict[str, str]:
+    """``AUTHSTREAM_COLLECT_KEYS`` as write key → source name. Errors name sources, never keys."""
+    sources: dict[str, str] = {}
+    for position, pair in enumerate((p.strip() for p in text.split(",") if p.strip()), start=1):
+        name, separator, key = pair.partition(":")
+        name, key = name.strip(), key.strip()
+        if not separator or not SOURCE_NAME.match(name):
+            raise ValueError(
+                f"entry {position} is not SOURCE:KEY with a lower-case source name "
+                "(e.g. shop-web:<key>)"
+            )
+        if len(key) < MIN_WRITE_KEY_CHARS:
+            raise ValueError(
+                f"the key of {name} is shorter than {MIN_WRITE_KEY_CHARS} characters: choose a "
+                "long random one (e.g. `openssl rand -hex 24`)"
+            )
+        if key in sources or name in sources.values():
+            raise ValueError(f"{name} is listed twice, or shares its key with another source")
+        sources[key] = name
+    if not sources:
+        raise ValueError("no SOURCE:KEY pairs")
+    return sources
+
+
 class Settings(BaseSettings):
     """Every knob authstream has. Environment variable: ``AUTHSTREAM_`` + field name in capitals."""
 
@@ -284,6 +312,41 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Longest wait for a destination webhook to answer."
     )
 
+    # Shop collector: behaviour events over HTTP (`authstream ingest`, POST /v1/events)
+    collect_keys: SecretStr | None = Field(
+        default=None,
+        description="Write keys per source, 'shop-web:KEY1,shop-app:KEY2' (keys of 16+ characters; "
+        "the source name is recorded on every event). The collector is off without them.",
+    )
+    collect_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Browser origins allowed to send events (CORS), comma-separated, e.g. "
+        "'https://shop.example.com'; other origins are refused (403, no CORS grant).",
+    )
+    collect_anonymous_only: str = Field(
+        default="",
+        description="Sources (comma-separated names from AUTHSTREAM_COLLECT_KEYS) that may send "
+        "events of anonymous visitors only: a browser's key is public, so with it nobody can "
+        "speak for a known user; visitors are then identified by their login (the Action).",
+    )
+    collect_tenant: str | None = Field(
+        default=None, description="Tenant name on shop events; default: the Auth0 tenant's."
+    )
+    collect_max_bytes: int = Field(
+        default=512 * 1_024, ge=1_024, description="Largest accepted request body (413 beyond)."
+    )
+    collect_max_events: int = Field(
+        default=500, ge=1, description="Most events in one request (413 beyond)."
+    )
+    collect_rate: float = Field(
+        default=200.0, gt=0, description="Events per second each write key may send (per process)."
+    )
+    collect_burst: int = Field(
+        default=2_000,
+        ge=1,
+        description="Events a write key may send at once before its rate applies (429 beyond).",
+    )
+
     # Operations
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     metrics_host: str = Field(
@@ -342,6 +405,29 @@ class Settings(BaseSettings):
             raise ValueError("an X handle is 1-15 letters, digits or underscores")
         return handle
 
+    @field_validator("collect_origins", mode="before")
+    @classmethod
+    def _origins_as_a_list(cls, value: object) -> object:
+        # An origin is scheme://host[:port], exactly as the browser sends it: no path, no slash.
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                if not isinstance(origin, str) or not re.fullmatch(r"https?://[^/\s]+", origin):
+                    raise ValueError(
+                        f"{origin!r} is not an origin: write scheme://host[:port], e.g. "
+                        "https://shop.example.com"
+                    )
+        return value
+
+    @field_validator("collect_keys")
+    @classmethod
+    def _valid_collect_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            collect_sources(value.get_secret_value())  # raises with a reason that shows no key
+            return value
+        return None
+
     @property
     def amqp_url_redacted(self) -> str:
         return redact_url(self.amqp_url.get_secret_value())
@@ -358,6 +444,8 @@ class Settings(BaseSettings):
             for name, value in self
             if isinstance(value, SecretStr) and name != "amqp_url"
         ]
+        if self.collect_keys is not None:  # each write key alone, as a request would carry it
+            secrets += list(collect_sources(self.collect_keys.get_secret_value()))
         for url in [self.amqp_url.get_secret_value(), *self.elasticsearch_url.split(",")]:
             password = urlsplit(url.strip()).password
             if password:

@@ -1,4 +1,5 @@
-"""``authstream ingest``: the HTTP endpoint for Auth0 Log Streams (custom webhook).
+"""``authstream ingest``: the HTTP endpoint for Auth0 Log Streams (custom webhook), and for a
+shop's behaviour events (``consumers.ingest.collector``, ``POST /v1/events``).
 
 Auth0 delivers each batch at least once and retries when the answer is not 2xx, so the answer is
 2xx only once the broker has confirmed every event of the request; on any doubt it is 503 and
@@ -30,6 +31,7 @@ from consumers.core.errors import (
 )
 from consumers.core.names import Names
 from consumers.core.settings import Settings
+from consumers.ingest import collector
 from consumers.ingest.auth0_logs import envelope_from
 from consumers.ingest.guards import (
     authorized,
@@ -133,8 +135,12 @@ async def count_answers(
 def build_app(settings: Settings, probes: health.Health | None = None) -> web.Application:
     """The webhook app; ``probes`` (the metrics port's /healthz and /readyz) learns whether the
     broker takes events, and the app keeps its heartbeat."""
-    secret = settings.ingest_token.get_secret_value() if settings.ingest_token else None
-    token = required_token(secret, "AUTHSTREAM_INGEST_TOKEN")
+    secret = (
+        settings.ingest_token.get_secret_value().strip() if settings.ingest_token else ""
+    ) or None
+    # The Log Stream webhook needs its token unless the app serves only the shop collector.
+    log_stream = secret is not None or settings.collect_keys is None
+    token = required_token(secret, "AUTHSTREAM_INGEST_TOKEN") if log_stream else ""
     tenant = default_tenant(settings)  # for records that name no tenant (custom domains)
     history_only = history_only_families(settings)
     outbound = ReopeningChannel(settings)
@@ -211,7 +217,10 @@ def build_app(settings: Settings, probes: health.Health | None = None) -> web.Ap
         client_max_size=settings.ingest_max_bytes,
         middlewares=[count_answers, concurrency_limit(settings.ingest_max_concurrent)],
     )
-    app.router.add_post(PATH, receive)
+    if log_stream:
+        app.router.add_post(PATH, receive)
+    if settings.collect_keys is not None:  # the shop's behaviour events, POST /v1/events
+        collector.register(app, settings, lambda events: publish_all(outbound, events, settings))
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(watched)
     app.on_cleanup.append(close)
@@ -222,7 +231,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     probes = health.Health()
     app = build_app(settings, probes)
     health.serve(settings, probes)  # /metrics, /healthz, /readyz on AUTHSTREAM_METRICS_PORT
-    log.info("ingest listening", url=f"http://{host}:{port}{PATH}")
+    paths = sorted({r.resource.canonical for r in app.router.routes() if r.resource} - {"/healthz"})
+    log.info("ingest listening", url=f"http://{host}:{port}", paths=paths)
     web.run_app(
         app,
         host=host,

@@ -120,6 +120,18 @@ INGEST_EVENTS = Counter(
     "Log records received by `authstream ingest`: published (confirmed) or skipped (no user).",
     ["outcome"],
 )
+# The shop collector (POST /v1/events on `authstream ingest`).
+COLLECT_ANSWERS = ("200", "400", "401", "403", "413", "429", "503")
+COLLECT_REQUESTS = Counter(
+    "authstream_collect_requests_total",
+    "Shop event requests answered by the collector, by HTTP status.",
+    ["code"],
+)
+COLLECT_EVENTS = Counter(
+    "authstream_collect_events_total",
+    "Shop events by source (write key): published (confirmed) or rejected (invalid).",
+    ["source", "outcome"],
+)
 BUILD = Info("authstream_build", "The running authstream: version and Python.")
 BUILD.info({"version": __version__, "python": platform.python_version()})
 HEARTBEAT = Gauge(
@@ -162,3 +174,12 @@ def start_ingest() -> None:
         INGEST_REQUESTS.labels(code)
     for outcome in ("published", "skipped"):
         INGEST_EVENTS.labels(outcome)
+
+
+def start_collector(sources: set[str]) -> None:
+    """The collector series: answers by status, events by source and outcome."""
+    for code in COLLECT_ANSWERS:
+        COLLECT_REQUESTS.labels(code)
+    for source in sources:
+        for outcome in ("published", "rejected"):
+            COLLECT_EVENTS.labels(source, outcome)

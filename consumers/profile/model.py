@@ -128,6 +128,9 @@ class Profile(BaseModel):
     # entry or exit folded (odd: in), which orders them and names the next one.
     segments: list[SegmentMembership] = Field(default_factory=list)
     segment_transitions: dict[str, int] = Field(default_factory=dict)
+    # Anonymous ids this user was identified as -> the last of their held events folded here
+    # (consumers.profile.visitors): what makes a visitor's behaviour count once.
+    visitors: dict[str, int] = Field(default_factory=dict)
     requested: dict[str, str] = Field(default_factory=dict)  # request key -> what and when
     version: int = 0
     applied_events: list[str] = Field(default_factory=list)

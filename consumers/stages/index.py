@@ -11,6 +11,10 @@ not take at all) is narrowed down, by halves, to the events that caused it, and 
 Events that say they build no profile (``data.builds_profile: false``: Auth0 admin and machine
 records, failed logins of unknown users) are stored as event documents and folded into nothing.
 
+Anonymous visitors (``user_id`` ``anon:<id>``) get no profile: their events wait in their visitor
+record until a user's event claims them, and then count for that user exactly once
+(``stages.visitors``, ``profile.visitors``).
+
 Each write also derives what the other stages need (``stages.derived``: ``profile.changed``, work
 requests), kept in the profile's outbox by the same write; the stage hands them to the worker,
 which publishes them with confirms before it acks. The index stage is the only consumer of raw
@@ -31,11 +35,14 @@ from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline import metrics
 from consumers.pipeline.outcome import DONE, Emit, Handled, Outcome, park, retry
+from consumers.profile.anonymous import visitor_of
 from consumers.profile.facts import Taxonomy
 from consumers.profile.fold import fold, tombstone
 from consumers.profile.model import Profile, event_fingerprint
+from consumers.profile.visitors import note_merged
 from consumers.stages.derived import Change, Rule, changed_fields, record, to_publish
 from consumers.stages.erase import erase_everywhere
+from consumers.stages.visitors import Visitors
 from consumers.store.elastic import elasticsearch_errors, is_retryable_status
 from schemas import Event
 
@@ -120,6 +127,7 @@ class IndexStage:
         self.rules = tuple(rules)
         self.erasure_queues = tuple(erasure_queues)
         self.clock = clock
+        self.visitors = Visitors(es, self.names)
         metrics.start_bulk(self.name)
 
     async def handle(self, events: list[Event]) -> Handled:
@@ -128,10 +136,13 @@ class IndexStage:
         self._erasures: list[tuple[Profile | None, Event]] = []
         # user -> (backing index, id) of the event docs this batch created
         self._created: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        with elasticsearch_errors(self.settings):
+            events = await self.visitors.resolve(events)  # identified visitors → their users
         by_user: dict[str, list[int]] = defaultdict(list)
         for position, event in enumerate(events):
             by_user[event.user.user_id].append(position)
         await self._write(events, dict(by_user), outcomes)
+        await self._hold_visitors(events, outcomes)
         with elasticsearch_errors(self.settings):
             for before, erase in self._erasures:
                 await self._erase(before, erase)
@@ -165,6 +176,30 @@ class IndexStage:
             outcomes[positions[0]] = park(f"Elasticsearch refused the event: {exc}")
         except _Hold as hold:
             raise ElasticsearchUnavailable(str(hold)) from None
+
+    async def _hold_visitors(self, events: list[Event], outcomes: list[Outcome]) -> None:
+        """Events of visitors nobody has claimed yet wait in their records (``stages.visitors``);
+        those whose visitor was identified meanwhile are folded into the user now."""
+        waiting = [
+            (position, event)
+            for position, event in enumerate(events)
+            if visitor_of(event.user.user_id) is not None
+            and outcomes[position].kind == "done"
+            and not builds_no_profile(event)
+        ]
+        if not waiting:
+            return
+        with elasticsearch_errors(self.settings):
+            back, unsettled = await self.visitors.hold(waiting)
+        for position in unsettled:
+            outcomes[position] = retry("the visitor's record kept changing under us")
+        if back:
+            identified = list(events)
+            users: dict[str, list[int]] = defaultdict(list)
+            for position, event in back:
+                identified[position] = event
+                users[event.user.user_id].append(position)
+            await self._write(identified, dict(users), outcomes)
 
     async def _current(self, user_ids: list[str]) -> dict[str, tuple[Profile | None, int, int]]:
         found = await self.es.mget(index=self.names.users_alias, ids=user_ids)
@@ -207,10 +242,18 @@ class IndexStage:
         owners: list[tuple[str, str, list[int]]] = []  # (kind, user_id, positions) per bulk item
         written: dict[str, tuple[Profile | None, list[Event]]] = {}
         erasing: dict[str, Event] = {}
+        # History-only events, and those of visitors nobody has claimed yet (they are held by
+        # ``_hold_visitors``), are stored like the others but folded into no profile.
+        batches = {
+            user_id: [events[p] for p in positions if not builds_no_profile(events[p])]
+            for user_id, positions in users.items()
+            if visitor_of(user_id) is None
+        }
+        await self.visitors.read_claims(batches)
+        merging: set[str] = set()  # users whose claimed visitors are confirmed after the write
         for user_id, positions in users.items():
             profile, seq_no, primary_term = current[user_id]
-            # History-only events are stored like the others but folded into nothing.
-            batch = [events[p] for p in positions if not builds_no_profile(events[p])]
+            batch = batches.get(user_id, [])
             new_profile: Profile | None
             if profile is not None and profile.deleted_at is not None:
                 new_profile, fresh = self._after_erasure(profile, batch, now)
@@ -232,8 +275,12 @@ class IndexStage:
             elif not batch:
                 new_profile, to_store = None, positions
             else:
+                # A visitor this user's events claim: their held behaviour counts here, once.
+                batch = batch + self.visitors.merging(user_id, profile)
+                merging.add(user_id)
                 new_profile, applied_events = fold(profile, batch, self.taxonomy, now)
                 if applied_events:
+                    note_merged(new_profile, self.visitors.claimed(user_id))
                     self._derive(profile, new_profile, applied_events[-1], now)
                 else:
                     new_profile = None  # nothing new for this profile (redelivery)
@@ -302,6 +349,9 @@ class IndexStage:
         if held:
             raise _Hold(f"Elasticsearch cannot take writes now ({len(held)} refused): {held[0]}")
         failed = {u for u, ps in users.items() if any(outcomes[p].kind != "done" for p in ps)}
+        for user_id in sorted(merging - failed - set(conflicted)):
+            if not await self.visitors.confirm(user_id):  # a visitor's record changed: go again
+                conflicted[user_id] = users[user_id]
         self._collect_emits(written, failed | set(conflicted))
         return conflicted
 

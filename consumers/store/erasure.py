@@ -14,6 +14,7 @@ from elasticsearch import AsyncElasticsearch
 
 from consumers.core.errors import ElasticsearchUnavailable
 from consumers.core.names import Names
+from consumers.profile.anonymous import anonymous_user_id
 
 ROUNDS = 10
 PAGE = 1_000
@@ -26,12 +27,13 @@ class Erased:
     events: int = 0
     enrichment: int = 0
     queue_copies: int = 0
+    visitors: int = 0  # anonymous visitors identified as the user (their records and events)
 
     def summary(self) -> str:
         return (
             f"erased {self.user_id}: profile {'yes' if self.profile else 'none'}, "
             f"{self.events:,} event(s), {self.enrichment:,} cached enrichment answer(s), "
-            f"{self.queue_copies:,} queued cop(y/ies)"
+            f"{self.queue_copies:,} queued cop(y/ies), {self.visitors:,} anonymous visitor(s)"
         )
 
 
@@ -58,11 +60,30 @@ async def delete_matching(es: AsyncElasticsearch, index: str, query: dict[str, A
     )
 
 
+async def visitors_of(es: AsyncElasticsearch, names: Names, user_id: str) -> list[str]:
+    """The anonymous ids identified as this user (none where the visitors index is missing)."""
+    await es.options(ignore_status=404).indices.refresh(index=names.visitors_index)
+    found = await es.options(ignore_status=404).search(
+        index=names.visitors_index, query={"term": {"user_id": user_id}}, size=PAGE, source=False
+    )
+    return [hit["_id"] for hit in found.get("hits", {}).get("hits", [])]
+
+
 async def erase_documents(
     es: AsyncElasticsearch, names: Names, user_id: str, email_hashes: list[str]
 ) -> Erased:
     erased = Erased(user_id)
     erased.events = await delete_matching(es, names.events_stream, {"term": {"user.id": user_id}})
+    # What the user did before logging in, as the visitors they were identified as.
+    visitors = await visitors_of(es, names, user_id)
+    if visitors:
+        anonymous = [anonymous_user_id(v) for v in visitors]
+        erased.events += await delete_matching(
+            es, names.events_stream, {"terms": {"user.id": anonymous}}
+        )
+        erased.visitors = await delete_matching(
+            es, names.visitors_index, {"term": {"user_id": user_id}}
+        )
     if email_hashes:
         erased.enrichment = await delete_matching(
             es, names.enrichment_cache, {"terms": {"email_hash": email_hashes}}

@@ -133,6 +133,7 @@ USERS_MAPPING: dict[str, Any] = {
         "segments": {"properties": {"name": _KEYWORD, "entered_at": _DATE}},
         "segment_transitions": _UNINDEXED,
         "requested": _UNINDEXED,
+        "visitors": _UNINDEXED,
         "version": {"type": "long"},
         "applied_events": {"type": "keyword", "index": False, "doc_values": False},
         "outbox": _UNINDEXED,
@@ -201,6 +202,7 @@ AUDIT_MAPPING: dict[str, Any] = {
         "events": {"type": "long"},
         "enrichment": {"type": "long"},
         "queue_copies": {"type": "long"},
+        "visitors": {"type": "long"},
     },
 }
 
@@ -240,6 +242,26 @@ DELIVERIES_MAPPING: dict[str, Any] = {
 }
 
 
+# Anonymous visitors (``consumers.profile.visitors``), one document per anonymous id: read by id;
+# who they turned out to be is mapped (erasure finds a user's visitors), their held events are not.
+VISITORS_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "anonymous_id": _KEYWORD,
+        "user_id": _KEYWORD,
+        "identified_at": _DATE,
+        "identified_by": _KEYWORD,
+        "first_seen": _DATE,
+        "last_seen": _DATE,
+        "next_seq": {"type": "long"},
+        "merged_through": {"type": "long"},
+        "dropped": {"type": "long"},
+        "pending": _UNINDEXED,
+        "seen": {"type": "keyword", "index": False, "doc_values": False},
+    },
+}
+
+
 def side_indices(names: Names) -> dict[str, dict[str, Any]]:
     """Plain indices beside the users index and the events stream: name → mapping."""
     return {
@@ -248,6 +270,7 @@ def side_indices(names: Names) -> dict[str, dict[str, Any]]:
         names.state_index: STATE_MAPPING,
         names.audit_index: AUDIT_MAPPING,
         names.deliveries_index: DELIVERIES_MAPPING,
+        names.visitors_index: VISITORS_MAPPING,
     }
 
 

@@ -44,6 +44,17 @@ function dropEmpty(object) {
   return Object.keys(out).length ? out : undefined;
 }
 
+// The shop's anonymous id for the visitor, when the application passed it to /authorize
+// (`anonymous_id`, or `ext-anonymous_id`): authstream then counts what the visitor did before
+// logging in for this user. Anything that does not look like an id is left out.
+const ANONYMOUS_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+function visitorData(query) {
+  const q = query || {};
+  const id = q.anonymous_id || q['ext-anonymous_id'];
+  return typeof id === 'string' && ANONYMOUS_ID.test(id) ? { anonymous_id: id } : {};
+}
+
 // A signup gets the same event_id from every trigger that reports it (post-user-registration and
 // the first post-login), so authstream counts it once.
 function signupEventId(userId) {
@@ -82,6 +93,7 @@ function fromPostLogin(event) {
     tenant: event.tenant && event.tenant.id,
     user,
     context: actionContext(event),
+    data: visitorData(event.request && event.request.query),
   });
 }
 
@@ -130,6 +142,7 @@ function fromRule(user, context) {
       client_id: context.clientID,
       client_name: context.clientName,
     },
+    data: visitorData(request.query),
   });
 }
 

@@ -45,6 +45,17 @@ function authstreamRule(user, context, callback) {
     return Object.keys(out).length ? out : undefined;
   }
   
+  // The shop's anonymous id for the visitor, when the application passed it to /authorize
+  // (`anonymous_id`, or `ext-anonymous_id`): authstream then counts what the visitor did before
+  // logging in for this user. Anything that does not look like an id is left out.
+  const ANONYMOUS_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+  
+  function visitorData(query) {
+    const q = query || {};
+    const id = q.anonymous_id || q['ext-anonymous_id'];
+    return typeof id === 'string' && ANONYMOUS_ID.test(id) ? { anonymous_id: id } : {};
+  }
+  
   // A signup gets the same event_id from every trigger that reports it (post-user-registration and
   // the first post-login), so authstream counts it once.
   function signupEventId(userId) {
@@ -83,6 +94,7 @@ function authstreamRule(user, context, callback) {
       tenant: event.tenant && event.tenant.id,
       user,
       context: actionContext(event),
+      data: visitorData(event.request && event.request.query),
     });
   }
   
@@ -131,6 +143,7 @@ function authstreamRule(user, context, callback) {
         client_id: context.clientID,
         client_name: context.clientName,
       },
+      data: visitorData(request.query),
     });
   }
   

@@ -2,7 +2,7 @@
 // Builds the paste-able files in dist/. Auth0's Action editor and Rules hold one file and cannot
 // require local files, so envelope.js, publisher.js and the entry point are inlined as small
 // modules. Their cache lives on `global`, so a warm container reuses the AMQP connection.
-//   node scripts/build.js            writes dist/action.paste.js and dist/rule.paste.js
+//   node scripts/build.js   writes dist/action.paste.js, dist/rule.paste.js and dist/ask.paste.js
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -18,10 +18,10 @@ function inline(name, amqplib) {
   return `  ${name}: function (module, exports, load) {\n${source}\n  },`;
 }
 
-function loader(entry, amqplib) {
-  return `const authstreamModules = global.authstreamModules || (function () {
+function loader(entry, amqplib, modules = ['envelope', 'publisher', entry], cache = 'authstreamModules') {
+  return `const ${cache} = global.${cache} || (function () {
   const factories = {
-${['envelope', 'publisher', entry].map((name) => inline(name, amqplib)).join('\n')}
+${modules.map((name) => inline(name, amqplib)).join('\n')}
   };
   const cache = {};
   const load = (name) => {
@@ -32,7 +32,7 @@ ${['envelope', 'publisher', entry].map((name) => inline(name, amqplib)).join('\n
     }
     return cache[name];
   };
-  global.authstreamModules = load;
+  global.${cache} = load;
   return load;
 })();`;
 }
@@ -62,9 +62,23 @@ function ruleBundle() {
 `;
 }
 
+// The second Action (progressive profiling) needs no npm package: gaps.js and ask.js only.
+function askBundle() {
+  return `${HEADER.replace('action.js, envelope.js and publisher.js', 'ask.js and gaps.js')}
+${loader('ask', 'amqplib', ['gaps', 'ask'], 'authstreamAskModules')}
+
+exports.onExecutePostLogin = async (event, api) =>
+  authstreamAskModules('ask').onExecutePostLogin(event, api);
+
+exports.onContinuePostLogin = async (event, api) =>
+  authstreamAskModules('ask').onContinuePostLogin(event, api);
+`;
+}
+
 if (require.main === module) {
   fs.mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'dist', 'action.paste.js'), actionBundle());
   fs.writeFileSync(path.join(ROOT, 'dist', 'rule.paste.js'), ruleBundle());
+  fs.writeFileSync(path.join(ROOT, 'dist', 'ask.paste.js'), askBundle());
 }
-module.exports = { actionBundle, ruleBundle };
+module.exports = { actionBundle, askBundle, ruleBundle };

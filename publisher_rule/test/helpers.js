@@ -121,7 +121,7 @@ const USERS = {
 };
 
 // What Auth0 hands a post-login Action.
-function postLoginEvent(user, { loginsCount = 5, secrets = {} } = {}) {
+function postLoginEvent(user, { loginsCount = 5, secrets = {}, query = {}, protocol = 'oidc-basic-profile' } = {}) {
   const provider = user.identities[0].provider;
   return {
     user,
@@ -131,11 +131,12 @@ function postLoginEvent(user, { loginsCount = 5, secrets = {} } = {}) {
       user_agent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15',
       geoip: { cityName: 'Portland', countryCode: 'US', countryName: 'United States', latitude: 45.52, longitude: -122.68, timeZone: 'America/Los_Angeles' },
       hostname: 'innovashoes.eu.auth0.com',
+      query,
     },
     connection: { id: 'con_123', name: user.identities[0].connection, strategy: provider },
     client: { client_id: 'kbyuFDidLLm280LIwVFiazOqjO3ty8KH', name: 'InnovaShoes Web' },
     tenant: { id: 'innovashoes' },
-    transaction: { locale: 'en' },
+    transaction: { locale: 'en', protocol, prompt: query.prompt ? [query.prompt] : [] },
     secrets,
   };
 }
@@ -160,7 +161,98 @@ function actionApi() {
   return { calls, access: { deny: record('access.deny') }, user: { setAppMetadata: record('setAppMetadata') } };
 }
 
+// --- Redirects and forms, as Auth0 runs them for the "authstream ask" Action ---------------
+// Auth0's redirect tokens are HS256 JWTs: encodeToken signs the payload with iss (the tenant's
+// hostname), sub (the user), iat and exp; validateToken reads the token from the /continue
+// request (body or query, `tokenParameterName`) and checks its signature, its expiry and that
+// its `state` claim is this login's state. Both are simulated here with node:crypto.
+
+const b64 = (value) => Buffer.from(value).toString('base64url');
+
+function signToken(claims, secret) {
+  const head = `${b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64(JSON.stringify(claims))}`;
+  return `${head}.${crypto.createHmac('sha256', secret).update(head).digest('base64url')}`;
+}
+
+function verifyToken(token, secret, nowS = Math.floor(Date.now() / 1000)) {
+  const [head, body, signature] = String(token || '').split('.');
+  if (!head || !body || !signature) throw new Error('The session token is malformed.');
+  const expected = crypto.createHmac('sha256', secret).update(`${head}.${body}`).digest();
+  const given = Buffer.from(signature, 'base64url');
+  if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
+    throw new Error('The session token is invalid: invalid signature.');
+  }
+  const claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+  if (typeof claims.exp !== 'number' || claims.exp <= nowS) throw new Error('The session token has expired.');
+  return claims;
+}
+
+// The `api` a post-login Action gets for one call, recording every call and the metadata it
+// sets; `resume(event)` is the api of the same login when it continues (same state, same record).
+function askApi(event, {
+  state = `st-${crypto.randomBytes(6).toString('hex')}`, calls = [], metadata = { user: {}, app: {} },
+} = {}) {
+  const record = (name) => (...args) => calls.push([name, ...args]);
+  return {
+    calls,
+    metadata,
+    state,
+    resume: (next) => askApi(next, { state, calls, metadata }),
+    access: { deny: record('access.deny') },
+    user: {
+      setUserMetadata(key, value) { calls.push(['setUserMetadata', key, value]); metadata.user[key] = value; },
+      setAppMetadata(key, value) { calls.push(['setAppMetadata', key, value]); metadata.app[key] = value; },
+    },
+    prompt: { render: record('prompt.render') },
+    redirect: {
+      encodeToken({ secret, expiresInSeconds = 900, payload = {} }) {
+        const iat = Math.floor(Date.now() / 1000);
+        const claims = { ...payload, iss: event.request.hostname, sub: event.user.user_id, iat, exp: iat + expiresInSeconds };
+        return signToken(claims, secret);
+      },
+      sendUserTo(url, { query = {} } = {}) {
+        const target = new URL(url);
+        for (const [key, value] of Object.entries({ ...query, state })) target.searchParams.set(key, value);
+        calls.push(['redirect.sendUserTo', target.toString()]);
+      },
+      validateToken({ secret, tokenParameterName = 'session_token' }) {
+        const request = event.request || {};
+        const token = (request.body || {})[tokenParameterName] || (request.query || {})[tokenParameterName];
+        if (!token) throw new Error(`The ${tokenParameterName} parameter is missing.`);
+        const claims = verifyToken(token, secret);
+        if (claims.state !== state) throw new Error('The session token is invalid: State in the token does not match the /continue state.');
+        return claims;
+      },
+    },
+  };
+}
+
+// The shop's form page: it reads the session token Auth0's redirect carried, asks the user, and
+// sends them back to /continue (a POST) with a token of its own, signed with the same secret.
+function formPage(redirectUrl, secret, answers, { skipped = false, expiresInSeconds = 300 } = {}) {
+  const url = new URL(redirectUrl);
+  const asked = verifyToken(url.searchParams.get('session_token'), secret);
+  const state = url.searchParams.get('state');
+  const iat = Math.floor(Date.now() / 1000);
+  const claims = { sub: asked.sub, state, answers, skipped, iat, exp: iat + expiresInSeconds };
+  return { asked, state, sessionToken: signToken(claims, secret) };
+}
+
+// What the Action sees when the user comes back: the same login, with the form page's POST.
+function continueEvent(event, { state, sessionToken }) {
+  return { ...event, request: { ...event.request, query: { state }, body: { session_token: sessionToken } } };
+}
+
+// The user on their next login, once Auth0 applied the metadata the Actions set.
+function withMetadata(user, api) {
+  return {
+    ...user,
+    user_metadata: { ...(user.user_metadata || {}), ...api.metadata.user },
+    app_metadata: { ...(user.app_metadata || {}), ...api.metadata.app },
+  };
+}
+
 module.exports = {
-  AMQP_URL, MANAGEMENT_URL, USERS, actionApi, management, postLoginEvent, privateExchange,
-  ruleContext, validateEnvelope,
+  AMQP_URL, MANAGEMENT_URL, USERS, actionApi, askApi, continueEvent, formPage, management,
+  postLoginEvent, privateExchange, ruleContext, signToken, validateEnvelope, verifyToken, withMetadata,
 };

@@ -5,7 +5,7 @@ const vm = require('node:vm');
 
 const rule = require('../rule');
 const publisher = require('../publisher');
-const { actionBundle, ruleBundle } = require('../scripts/build');
+const { actionBundle, askBundle, ruleBundle } = require('../scripts/build');
 const { dependencies } = require('../package.json');
 const {
   AMQP_URL, USERS, postLoginEvent, privateExchange, ruleContext, validateEnvelope,
@@ -95,6 +95,7 @@ test('dist/ holds the current builds (run `npm run build` after a change)', () =
   const dist = (name) => fs.readFileSync(path.join(__dirname, '..', 'dist', name), 'utf8');
   assert.equal(dist('rule.paste.js'), ruleBundle());
   assert.equal(dist('action.paste.js'), actionBundle());
+  assert.equal(dist('ask.paste.js'), askBundle());
 });
 
 test('the paste-able Action runs in an Actions-like sandbox and publishes', async () => {
@@ -115,5 +116,18 @@ test('the paste-able Action runs in an Actions-like sandbox and publishes', asyn
     await sandbox.authstreamModules('publisher').close();
   } finally {
     await exchange.close();
+  }
+});
+
+test('the Rule carries the anonymous id the application passed to /authorize, and nothing odd', () => {
+  const { fromRule } = require('../envelope');
+  const context = ruleContext(USERS.database);
+  const withId = (id) => ({ ...context, request: { ...context.request, query: { anonymous_id: id } } });
+  const visitor = '8c1e7a52-3f0b-4d5e-9a61-2b7c4d8e9f10';
+  const envelope = fromRule(USERS.database, withId(visitor));
+  assert.ok(validateEnvelope(envelope), JSON.stringify(validateEnvelope.errors));
+  assert.deepEqual(envelope.data, { anonymous_id: visitor });
+  for (const odd of ['short', '<script>alert(1)</script>', 42]) {
+    assert.deepEqual(fromRule(USERS.database, withId(odd)).data, {});
   }
 });

@@ -2,7 +2,8 @@
 
 Precedence follows the article's ``getAge``: ``user.age``, FullContact ``age``,
 ``demographics.age``, ``demographics.birthDate`` (v2) or ``details.age`` / ``ageRange`` (v3),
-``user.dateOfBirth``, ``user.birthday`` (Facebook ``MM/DD/YYYY``), then linked identities.
+``user.dateOfBirth``, ``user.birthday`` (Facebook ``MM/DD/YYYY``), ``user_metadata.birthday`` (what
+the user answered), then linked identities.
 An age becomes an estimated birth year, kept with its precision and anchored to the day it was
 observed.
 """
@@ -112,7 +113,9 @@ def birth_date_from(user: Blob, fullcontact: list[Blob]) -> Fact[BirthDate] | No
     for blob in fullcontact:
         for key, read in _FULLCONTACT_FIELDS:
             found = found or read_first([(blob, key)], read)
-    found = found or read_first([(user, "dateOfBirth"), (user, "birthday")], _birthday)
+    # The user's own answer (the "authstream ask" Action stores it in user_metadata).
+    declared = [(user, "dateOfBirth"), (user, "birthday"), (user, "user_metadata.birthday")]
+    found = found or read_first(declared, _birthday)
     identities = user.data.get("identities") or []
     for position, identity in enumerate(identities if isinstance(identities, list) else []):
         if isinstance(identity, dict):

@@ -3,6 +3,7 @@
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -12,36 +13,104 @@ from consumers.profile.facts.sources import Blob, dig
 Interests = dict[str, set[str]]  # interest -> the sources that told us
 
 
+def _normal(text: str) -> str:
+    """Lower case, one spelling of "and" and of the apostrophe, separators as spaces: what the
+    data file's phrases are written against ("Cross-training", "Training & Gym")."""
+    text = text.lower().replace("\u2019", "'").replace("&", " and ")
+    return " ".join(re.sub(r"[-_/>|,;:()]+", " ", text).split())
+
+
+def _pattern(phrases: Iterable[str], plurals: bool) -> re.Pattern[str] | None:
+    """Whole words or phrases; keywords also in their plural (marathon, marathons), exclusions
+    exactly as written ("road runner" is the cartoon, "road runners" a running club)."""
+    words = sorted({_normal(p) for p in phrases if p.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    plural = "(?:s|es)?" if plurals else ""
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")" + plural + r"\b")
+
+
+@dataclass(frozen=True)
+class Term:
+    """How one interest is recognised (one entry of the data file)."""
+
+    keywords: re.Pattern[str] | None
+    exclude: re.Pattern[str] | None  # a text with one of these gives not this term by keyword
+    not_for_categories: frozenset[str]  # page categories whose names never give this term
+    implies: tuple[str, ...]  # running is fitness too
+    # Words that say it only in a page of one category ("run" in a Sports Event: a race).
+    in_categories: dict[str, re.Pattern[str]]
+
+    @classmethod
+    def from_data(cls, raw: list[str] | dict[str, Any]) -> "Term":
+        spec: dict[str, Any] = {"keywords": raw} if isinstance(raw, list) else raw
+        return cls(
+            _pattern(spec.get("keywords", []), plurals=True),
+            _pattern(spec.get("exclude", []), plurals=False),
+            frozenset(_normal(c) for c in spec.get("not_for_page_categories", [])),
+            tuple(spec.get("implies", [])),
+            {
+                _normal(category): pattern
+                for category, words in spec.get("page_category_keywords", {}).items()
+                if (pattern := _pattern(words, plurals=True)) is not None
+            },
+        )
+
+    def said_by(self, text: str, category: str = "") -> bool:
+        """Whether a text (a page name, with its page category) gives this term."""
+        in_category = self.in_categories.get(category)
+        said = (self.keywords is not None and self.keywords.search(text)) or (
+            in_category is not None and in_category.search(text)
+        )
+        return bool(said) and (self.exclude is None or not self.exclude.search(text))
+
+
 class Taxonomy:
-    """Keyword → interest matching on whole words, case-insensitive."""
+    """Interest terms recognised in texts (likes, declared interests, product categories) by
+    whole-word keywords and phrases, with exclusions, page categories that rule a term out, and
+    implications. What matches is data (consumers/data/interests.json), not code."""
 
     CACHE_LIMIT = 50_000
 
-    def __init__(self, keywords: dict[str, list[str]]) -> None:
-        self.names = frozenset(keywords)
+    def __init__(self, terms: dict[str, Any]) -> None:
+        self.names = frozenset(terms)
+        self._terms = {name: Term.from_data(raw) for name, raw in terms.items()}
         # Likes and categories repeat across users ("Sports", "Nike Running"): remember answers.
-        self._matched: dict[str, frozenset[str]] = {}
-        self._patterns = {
-            interest: re.compile(
-                r"\b(" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b",
-                re.IGNORECASE,
-            )
-            for interest, words in keywords.items()
-        }
+        self._matched: dict[tuple[str, str], frozenset[str]] = {}
 
     def match(self, text: str) -> frozenset[str]:
-        found = self._matched.get(text)
+        """The terms a text gives (a declared interest, a product category, a bare like)."""
+        return self.match_page(text, "")
+
+    def match_page(self, name: str, category: str = "") -> frozenset[str]:
+        """The terms a page gives: from its name unless its category rules them out (a TV show
+        called "Running Man"), and from its category ("Gym/Physical Fitness Center")."""
+        key = (name, category)
+        found = self._matched.get(key)
         if found is None:
-            exact = text.strip().lower()
-            found = frozenset(
-                interest
-                for interest, pattern in self._patterns.items()
-                if interest == exact or pattern.search(text)
-            )
+            found = self._implied(self._from_page(_normal(name), _normal(category)))
             if len(self._matched) >= self.CACHE_LIMIT:
                 self._matched.clear()
-            self._matched[text] = found
+            self._matched[key] = found
         return found
+
+    def _from_page(self, name: str, category: str) -> set[str]:
+        found = set()
+        for interest, term in self._terms.items():
+            if category in term.not_for_categories:
+                continue
+            if interest == name or term.said_by(name, category) or term.said_by(category):
+                found.add(interest)
+        return found
+
+    def _implied(self, found: set[str]) -> frozenset[str]:
+        pending = list(found)
+        while pending:
+            for implied in self._terms[pending.pop()].implies:
+                if implied in self._terms and implied not in found:
+                    found.add(implied)
+                    pending.append(implied)
+        return frozenset(found)
 
     @classmethod
     def load(cls, path: str | None = None) -> "Taxonomy":
@@ -60,40 +129,46 @@ def _load(path: str | None) -> Taxonomy:
     return Taxonomy({k: v for k, v in raw.items() if not k.startswith("_")})
 
 
-def _texts(items: Any, *keys: str) -> Iterable[str]:
-    """Strings from a list of strings or of objects (``{"name": ..., "category": ...}``)."""
+Page = tuple[str, str]  # a name and its category ("" when there is none)
+
+
+def _pages(items: Any, name_key: str = "name", category_key: str = "") -> Iterable[Page]:
+    """Pages from a list of strings or of objects (``{"name": ..., "category": ...}``)."""
     if isinstance(items, dict) and isinstance(items.get("data"), list):  # Graph API paging shape
         items = items["data"]
     if isinstance(items, str):
         items = [items]
     for item in items if isinstance(items, list) else []:
         if isinstance(item, str):
-            yield item
+            yield item, ""
         elif isinstance(item, dict):
-            yield from (item[k] for k in keys if isinstance(item.get(k), str))
+            name, category = item.get(name_key), item.get(category_key) if category_key else None
+            name, category = (v if isinstance(v, str) else "" for v in (name, category))
+            if name or category:
+                yield name, category
 
 
 def add_interests(found: Interests, texts: Iterable[str], source: str, taxonomy: Taxonomy) -> None:
-    for text in texts:
-        for interest in taxonomy.match(text):
+    add_pages(found, ((text, "") for text in texts), source, taxonomy)
+
+
+def add_pages(found: Interests, pages: Iterable[Page], source: str, taxonomy: Taxonomy) -> None:
+    for name, category in pages:
+        for interest in taxonomy.match_page(name, category):
             found.setdefault(interest, set()).add(source)
 
 
 def interests_from(user: dict[str, Any], fullcontact: list[Blob], taxonomy: Taxonomy) -> Interests:
     found: Interests = {}
-    add_interests(found, _texts(dig(user, "user_metadata", "interests")), "declared", taxonomy)
-    add_interests(found, _texts(user.get("likes"), "name", "category"), "facebook", taxonomy)
+    add_pages(found, _pages(dig(user, "user_metadata", "interests")), "declared", taxonomy)
+    add_pages(found, _pages(user.get("likes"), "name", "category"), "facebook", taxonomy)
     for identity in user.get("identities") or []:
         source = str(dig(identity, "provider") or "identity")
-        add_interests(
-            found,
-            _texts(dig(identity, "profileData", "likes"), "name", "category"),
-            source,
-            taxonomy,
-        )
+        likes = dig(identity, "profileData", "likes")
+        add_pages(found, _pages(likes, "name", "category"), source, taxonomy)
     for blob in fullcontact:
         data = blob.data
-        topics = _texts(dig(data, "digitalFootprint", "topics"), "value")
-        interests = _texts(dig(data, "details", "interests"), "name", "category")
-        add_interests(found, [*interests, *topics], "fullcontact", taxonomy)
+        topics = _pages(dig(data, "digitalFootprint", "topics"), "value")
+        interests = _pages(dig(data, "details", "interests"), "name", "category")
+        add_pages(found, [*interests, *topics], "fullcontact", taxonomy)
     return found

@@ -59,6 +59,7 @@ def exported_by_the_code() -> set[str]:
     metrics.BUDGET_LIMIT.labels("consistency", "day")
     metrics.BUDGET_REMAINING.labels("consistency", "day")
     metrics.start_ingest()
+    metrics.start_collector({"consistency"})
     segments_stage.TRANSITIONS.labels("consistency", "entered")
     destinations_stage.DELIVERIES.labels("consistency", "webhook", "delivered")
     return {sample.name for family in REGISTRY.collect() for sample in family.samples}

@@ -1,0 +1,137 @@
+"""The interest taxonomy: how it matches, and what it is worth on the labelled sets."""
+
+from pathlib import Path
+
+import pytest
+
+from consumers.profile.facts.interests import Taxonomy, interests_from
+from consumers.profile.interest_evaluation import (
+    LabelledRow,
+    Target,
+    evaluate,
+    format_report,
+    parse_labelled,
+)
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+TAXONOMY = Taxonomy.load()
+TARGETS = [Target("fitness", 0.9, 0.8), Target("running", 0.9, 0.8)]
+
+
+def rows(name: str) -> list[LabelledRow]:
+    with open(DATA / name, encoding="utf-8") as handle:
+        return parse_labelled(handle, TAXONOMY.names)
+
+
+@pytest.mark.parametrize(
+    ("name", "category", "expected"),
+    [
+        ("Dog training", "", set()),  # the issue's examples
+        ("Nike Running Club", "Sports Club", {"running", "fitness"}),
+        ("Sports Illustrated", "Magazine", set()),
+        ("Nike", "Sportswear Store", set()),
+        ("Running Man", "TV Show", set()),  # the category rules the name out
+        ("Planet Fitness", "Gym/Physical Fitness Center", {"fitness"}),
+        ("Ace Gym", "Gym/Physical Fitness Center", {"fitness"}),  # from the category alone
+        ("Great North Run", "Sports Event", {"running", "fitness"}),  # "run" in an event
+        ("Great North Run", "Movie", set()),
+        ("New York Road Runners", "Sports Club", {"running", "fitness"}),
+        ("Road Runner", "Fictional Character", set()),
+    ],
+)
+def test_pages_are_read_with_their_category(name: str, category: str, expected: set[str]) -> None:
+    assert TAXONOMY.match_page(name, category) == expected
+
+
+def test_keywords_match_whole_words_plurals_and_separators() -> None:
+    taxonomy = Taxonomy(
+        {
+            "running": {"keywords": ["marathon", "trail running"], "implies": ["fitness"]},
+            "fitness": {"keywords": ["cross training"], "exclude": ["dog training"]},
+            "cycling": ["bike"],  # the first format: a list of keywords
+        }
+    )
+    assert taxonomy.match("Marathons") == {"running", "fitness"}
+    assert taxonomy.match("Women > Shoes > Trail-Running") == {"running", "fitness"}
+    assert taxonomy.match("Cross-Training & Gym") == {"fitness"}
+    assert taxonomy.match("Bikerace") == set()
+    assert taxonomy.match("cycling") == {"cycling"}  # a declared term by its own name
+    excluded = Taxonomy({"fitness": {"keywords": ["training"], "exclude": ["dog training"]}})
+    assert excluded.match("Dog Training Club") == set()
+    assert excluded.match("Training club") == {"fitness"}
+
+
+def test_likes_pair_each_name_with_its_category() -> None:
+    user = {
+        "likes": [
+            {"name": "Running Man", "category": "TV Show"},
+            {"name": "Runner's World", "category": "Magazine"},
+        ]
+    }
+    assert interests_from(user, [], TAXONOMY) == {
+        "running": {"facebook"},
+        "fitness": {"facebook"},
+    }
+
+
+def test_the_labelled_set_has_at_least_300_rows_of_every_kind() -> None:
+    labelled = rows("interests_labelled.jsonl")
+    assert len(labelled) >= 300
+    assert {row.kind for row in labelled} == {"like", "declared", "product"}
+    assert sum(row.split == "heldout" for row in labelled) >= 60
+
+
+def test_the_targets_are_met_on_the_tune_and_held_out_rows() -> None:
+    labelled = rows("interests_labelled.jsonl")
+    for split in ("tune", "heldout"):
+        scores = evaluate(labelled, TAXONOMY, split)
+        for target in TARGETS:
+            assert target.shortfall(scores[target.term]) is None, (split, target)
+
+
+def test_unseen_rows_keep_the_measured_figures() -> None:
+    """interests_fresh2.jsonl was written after the taxonomy was frozen and is never tuned on:
+    it measures how the keywords generalise (BENCHMARKS.md). These are floors under the figures
+    measured there, so a taxonomy change that makes unseen rows worse fails here."""
+    scores = evaluate(rows("interests_fresh2.jsonl"), TAXONOMY, "all")
+    fitness, running = scores["fitness"], scores["running"]
+    assert (fitness.precision or 0) >= 0.87 and (fitness.recall or 0) >= 0.67
+    assert (running.precision or 0) >= 0.80 and (running.recall or 0) >= 0.72
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="target not met on rows written after tuning: fitness 87.5% precision / 67.7% recall, "
+    "running 80.8% / 72.4% (BENCHMARKS.md, interests): keywords do not know unseen brands and "
+    "app names, and 'run' means many things",
+)
+def test_the_targets_on_unseen_rows() -> None:
+    scores = evaluate(rows("interests_fresh2.jsonl"), TAXONOMY, "all")
+    assert all(target.shortfall(scores[target.term]) is None for target in TARGETS)
+
+
+def test_arithmetic_and_report_on_a_hand_made_set() -> None:
+    taxonomy = Taxonomy({"fitness": ["gym"], "running": ["running"]})
+    hand = [
+        LabelledRow("declared", "gym", should=frozenset({"fitness"})),  # TP
+        LabelledRow("declared", "gym class", should_not=frozenset({"fitness"})),  # FP
+        LabelledRow("declared", "yoga", should=frozenset({"fitness"})),  # FN
+        LabelledRow("declared", "gym bag", may=frozenset({"fitness"})),  # not counted
+    ]
+    fitness = evaluate(hand, taxonomy)["fitness"]
+    assert (fitness.precision, fitness.recall) == (0.5, 0.5)
+    assert fitness.mistakes == ["+fitness: declared 'gym class'", "-fitness: declared 'yoga'"]
+    report = format_report(hand, taxonomy)
+    assert report.splitlines()[0] == "4 labelled rows: " + (
+        f"{sum(r.split == 'tune' for r in hand)} tune, "
+        f"{sum(r.split == 'heldout' for r in hand)} held out"
+    )
+    assert Target.parse("fitness=0.9/0.8") == Target("fitness", 0.9, 0.8)
+    assert Target("fitness", 0.9, 0.8).shortfall(fitness) == (
+        "fitness: precision 50.0% < 90% (short by 40.0), recall 50.0% < 80% (short by 30.0)"
+    )
+
+
+def test_a_row_with_an_unknown_term_is_refused() -> None:
+    with pytest.raises(ValueError, match="line 1: unknown term"):
+        parse_labelled(['{"kind": "like", "text": "x", "should": ["knitting"]}'], TAXONOMY.names)
