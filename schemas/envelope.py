@@ -78,6 +78,15 @@ class Event(BaseModel):
         # Say plainly which contract we speak instead of pydantic's generic literal error.
         if isinstance(data, dict) and "schema" in data and data["schema"] != SCHEMA_ID:
             raise ValueError(
-                f"unsupported schema {data['schema']!r}: this authstream reads {SCHEMA_ID!r}"
+                f"unsupported schema {_shortened(data['schema'])}: this authstream reads "
+                f"{SCHEMA_ID!r}"
             )
         return data
+
+
+def _shortened(value: Any, limit: int = 40) -> str:
+    # The sender's value, so the reason names the contract it meant; never the whole of it (a
+    # megabyte there would make a megabyte reason in every log line and parking-lot header).
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+

@@ -39,3 +39,13 @@ def test_oversized_bodies_are_rejected_before_parsing() -> None:
     with pytest.raises(InvalidEvent) as info:
         decode_event(b"x" * 5000, 4096)
     assert "5,000 bytes, over the 4,096-byte limit" in info.value.reason
+
+
+def test_an_immense_schema_value_is_shortened_in_the_reason() -> None:
+    """Found by fuzzing: the reason quoted the whole value (a 1,000-character reason)."""
+    with pytest.raises(InvalidEvent) as info:
+        decode_event(dumps(envelope(schema="x" * 1_000)), 1 << 20)
+    assert info.value.reason.startswith("unsupported schema 'xxxxxxxx")
+    assert "…: this authstream reads 'authstream.event/1'" in info.value.reason
+    assert len(info.value.reason) <= 120
+
