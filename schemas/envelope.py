@@ -48,7 +48,8 @@ class EventContext(BaseModel):
 
 
 class Event(BaseModel):
-    """One thing that happened to one user."""
+    """One thing that happened to one user. Integers anywhere in it fit in 64 bits (-2^63 to
+    2^64-1), as Elasticsearch and most JSON readers need: send larger numbers as strings."""
 
     model_config = ConfigDict(
         extra="allow",
