@@ -54,6 +54,8 @@ def birth(user: dict[str, object]) -> tuple[date, str] | None:
             (date(1980, 1, 2), "day"),
         ),
         ({"birthday": "02/30/1990"}, None),
+        ({"birthday": "0001-01-01"}, None),  # found by fuzzing: a placeholder read as a birthday
+        ({"dateOfBirth": "1899-12-31"}, None),
         ({"age": "old"}, None),
         ({}, None),
     ],
