@@ -180,6 +180,33 @@ def test_location_prefers_request_geo() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("geo", "fullcontact", "expected"),
+    [
+        # Found by fuzzing: objects and numbers became keyword fields Elasticsearch refuses (the
+        # whole profile, and the event with it), and a huge integer made float() overflow.
+        ({"city": "Lyon", "region": {"code": 1}, "lat": 10**400}, {}, ("Lyon", None, None)),
+        ({"city": {"name": "x"}}, {"location": "Lyon, France"}, ("Lyon", None, None)),
+        (
+            {},
+            {"details": {"locations": [{"city": {"n": 1}, "regionCode": "ARA"}]}},
+            (None, "ARA", None),
+        ),
+        ({"city": "Nice", "lat": True, "lon": -200}, {}, ("Nice", None, None)),
+    ],
+)
+def test_locations_keep_only_text_and_coordinates_in_range(
+    geo: dict[str, object], fullcontact: dict[str, object], expected: tuple[object, ...]
+) -> None:
+    user = auth0({"user_id": "x"})
+    enrichment = [Blob(fullcontact, Origin("fullcontact", TODAY))] if fullcontact else []
+    where_geo = Blob(geo, Origin("auth0", TODAY), "context.geo") if geo else None
+    facts = facts_from(user, enrichment, where_geo, Taxonomy.load())
+    assert facts.location is not None
+    where = facts.location.value
+    assert (where.city, where.region, where.lat) == expected
+
+
 FULLCONTACT_V3 = {
     "fullName": "Marcus Reed",
     "ageRange": "25-34",
