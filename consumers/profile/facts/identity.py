@@ -15,7 +15,10 @@ _GENDERS = {
     "woman": "female",
 }
 _HANDLE = re.compile(r"^@?([A-Za-z0-9_]{1,15})$")
-_TWITTER_URL = re.compile(r"(?:twitter|x)\.com/(?:#!/)?@?([A-Za-z0-9_]{1,15})", re.IGNORECASE)
+# twitter.com or x.com as the whole host name (or its last labels): fox.com/news names no handle.
+_TWITTER_URL = re.compile(
+    r"(?:^|[/.@])(?:twitter|x)\.com/(?:#!/)?@?([A-Za-z0-9_]{1,15})", re.IGNORECASE
+)
 
 
 def normalise_gender(value: Any, origin: Origin | None = None) -> str | None:

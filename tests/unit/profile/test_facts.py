@@ -4,7 +4,7 @@ import pytest
 
 from consumers.profile.facts import Blob, Origin, Taxonomy, facts_from
 from consumers.profile.facts.birth import birth_date_from, parse_birthday
-from consumers.profile.facts.identity import gender_from, twitter_handle_from
+from consumers.profile.facts.identity import gender_from, normalise_handle, twitter_handle_from
 from consumers.profile.facts.sources import fullcontact_blobs
 
 TODAY = date(2026, 11, 29)
@@ -259,3 +259,17 @@ def test_an_age_is_anchored_to_the_day_it_was_observed_not_to_today() -> None:
     anchored = auth0({"user_id": "auth0|1", "age": 30}, date(2026, 6, 1))
     later = facts_from(anchored, [], None, Taxonomy.load())
     assert later.birth is not None and later.birth.value.value.year == 1996
+
+
+@pytest.mark.parametrize(
+    ("text", "handle"),
+    [
+        ("https://twitter.com/Shoe_Lover", "shoe_lover"),
+        ("https://www.x.com/@runner", "runner"),
+        ("x.com/runner", "runner"),
+        ("https://fox.com/news", None),  # found by fuzzing: "news" was read as a handle
+        ("https://mytwitter.com/runner", None),
+    ],
+)
+def test_handles_come_only_from_twitter_addresses(text: str, handle: str | None) -> None:
+    assert normalise_handle(text) == handle
