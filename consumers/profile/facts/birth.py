@@ -50,7 +50,7 @@ def parse_birthday(text: Any) -> BirthDate | None:
             # "0001-01-01" and the like are placeholders, not birthdays: the same years as ages.
             return (
                 BirthDate(value, "day")
-                if EARLIEST_YEAR <= value.year and value <= date.today()
+                if value.year >= EARLIEST_YEAR and value <= date.today()
                 else None
             )
     match = _YEAR.match(text)
