@@ -10,6 +10,7 @@ from typing import Any
 from consumers.profile.facts.sources import Blob, dig
 
 Interests = dict[str, set[str]]  # interest -> the sources that told us
+PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")  # auth0, google-oauth2, samlp, ...
 
 
 class Taxonomy:
@@ -73,6 +74,15 @@ def _texts(items: Any, *keys: str) -> Iterable[str]:
             yield from (item[k] for k in keys if isinstance(item.get(k), str))
 
 
+def _provider_name(provider: Any) -> str:
+    """A linked identity's provider as an interest source (``google-oauth2``); anything that is
+    not a provider's name is just ``identity`` (sources are keywords in the profile, and a long
+    one would make Elasticsearch refuse it)."""
+    if isinstance(provider, str) and PROVIDER_NAME.fullmatch(provider):
+        return provider
+    return "identity"
+
+
 def add_interests(found: Interests, texts: Iterable[str], source: str, taxonomy: Taxonomy) -> None:
     for text in texts:
         for interest in taxonomy.match(text):
@@ -83,8 +93,9 @@ def interests_from(user: dict[str, Any], fullcontact: list[Blob], taxonomy: Taxo
     found: Interests = {}
     add_interests(found, _texts(dig(user, "user_metadata", "interests")), "declared", taxonomy)
     add_interests(found, _texts(user.get("likes"), "name", "category"), "facebook", taxonomy)
-    for identity in user.get("identities") or []:
-        source = str(dig(identity, "provider") or "identity")
+    identities = user.get("identities")
+    for identity in identities if isinstance(identities, list) else []:
+        source = _provider_name(dig(identity, "provider"))
         add_interests(
             found,
             _texts(dig(identity, "profileData", "likes"), "name", "category"),

@@ -5,6 +5,7 @@ import pytest
 from consumers.profile.facts import Blob, Origin, Taxonomy, facts_from
 from consumers.profile.facts.birth import birth_date_from, parse_birthday
 from consumers.profile.facts.identity import gender_from, normalise_handle, twitter_handle_from
+from consumers.profile.facts.interests import interests_from
 from consumers.profile.facts.sources import fullcontact_blobs
 
 TODAY = date(2026, 11, 29)
@@ -273,3 +274,21 @@ def test_an_age_is_anchored_to_the_day_it_was_observed_not_to_today() -> None:
 )
 def test_handles_come_only_from_twitter_addresses(text: str, handle: str | None) -> None:
     assert normalise_handle(text) == handle
+
+
+@pytest.mark.parametrize(
+    ("identities", "sources"),
+    [
+        ([{"provider": "google-oauth2", "profileData": {"likes": ["yoga"]}}], ["google-oauth2"]),
+        # Found by fuzzing: any value became a source ("{'x': 1}", or 40,000 characters that
+        # Elasticsearch refuses in the profile), and identities that are not a list crashed.
+        ([{"provider": {"x": 1}, "profileData": {"likes": ["yoga"]}}], ["identity"]),
+        ([{"provider": "x" * 40_000, "profileData": {"likes": ["yoga"]}}], ["identity"]),
+        (5, []),
+    ],
+)
+def test_interest_sources_of_linked_identities_are_provider_names(
+    identities: object, sources: list[str]
+) -> None:
+    found = interests_from({"identities": identities}, [], Taxonomy.load())
+    assert sorted(found.get("fitness", set())) == sources
