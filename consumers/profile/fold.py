@@ -245,7 +245,9 @@ def _count_behavior(profile: Profile, action: str, at: datetime) -> None:
     entry = known.get(action)
     if entry is None:
         entry = BehaviorCount(action=action)
-        profile.behaviors.append(entry)
+        # In a fixed order, not in the order actions were first seen: the same profile whatever
+        # order its events arrive in.
+        profile.behaviors = sorted([*profile.behaviors, entry], key=lambda b: b.action)
     entry.count += 1
     entry.last_at = _max(entry.last_at, at)
 

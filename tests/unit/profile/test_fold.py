@@ -230,3 +230,13 @@ def test_invented_behaviour_names_cannot_grow_a_profile_without_bound() -> None:
     assert other.count == 51  # the last place is kept for everything past the first 99
     assert sum(b.count for b in profile.behaviors) == len(events)
     assert set(profile.counters) == {"behaviors"}
+
+
+def test_behaviour_counts_are_listed_in_one_order_whatever_the_arrival() -> None:
+    """Found by fuzzing: the list followed the order actions were first seen in."""
+    cart = _event(type="behavior.cart_item_added", occurred_at="2026-06-01T00:00:00Z")
+    page = _event(type="behavior.page_viewed", occurred_at="2026-06-01T00:00:00Z")
+    one, _ = fold(fold(None, [page], TAXONOMY, NOW)[0], [cart], TAXONOMY, NOW)
+    other, _ = fold(fold(None, [cart], TAXONOMY, NOW)[0], [page], TAXONOMY, NOW)
+    assert [b.action for b in one.behaviors] == ["cart_item_added", "page_viewed"]
+    assert one.behaviors == other.behaviors
