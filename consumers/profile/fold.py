@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from consumers.profile.facts import Blob, Fact, Origin, Taxonomy, facts_from
 from consumers.profile.facts.consent import Consent, merge_consent, stated_consent
 from consumers.profile.facts.interests import add_interests, interests_from
@@ -179,8 +181,17 @@ def enrichment_block(event: Event) -> Block:
     )
 
 
+def _canonical(block: Block) -> bytes:
+    return orjson.dumps(block.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+
 def _newer(current: Block | None, incoming: Block) -> Block:
-    return incoming if current is None or incoming.updated_at >= current.updated_at else current
+    """The later finding; of two made at the same instant, the same one whatever their order."""
+    if current is None or incoming.updated_at > current.updated_at:
+        return incoming
+    if incoming.updated_at < current.updated_at:
+        return current
+    return max(current, incoming, key=_canonical)
 
 
 def _apply_enrichment(profile: Profile, event: Event) -> None:

@@ -240,3 +240,19 @@ def test_behaviour_counts_are_listed_in_one_order_whatever_the_arrival() -> None
     other, _ = fold(fold(None, [cart], TAXONOMY, NOW)[0], [page], TAXONOMY, NOW)
     assert [b.action for b in one.behaviors] == ["cart_item_added", "page_viewed"]
     assert one.behaviors == other.behaviors
+
+
+def test_two_findings_of_one_instant_fold_to_the_same_block_in_either_order() -> None:
+    """Found by fuzzing: of two enrichments made at the same time, the last folded won."""
+    answers = [
+        _event(
+            type="profile.enriched",
+            occurred_at="2026-03-01T09:00:00Z",
+            source="authstream",
+            data={"provider": "fullcontact", "status": "enriched", "response": response},
+        )
+        for response in ({"gender": "Female"}, {"gender": "male"})
+    ]
+    one, _ = fold(fold(None, answers[:1], TAXONOMY, NOW)[0], answers[1:], TAXONOMY, NOW)
+    other, _ = fold(fold(None, answers[1:], TAXONOMY, NOW)[0], answers[:1], TAXONOMY, NOW)
+    assert one.enrichment == other.enrichment and one.gender == other.gender
