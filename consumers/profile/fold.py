@@ -219,12 +219,20 @@ def _apply_segment(profile: Profile, event: Event) -> None:
         return
     if number < 1 or (number % 2 == 1) != (event.type == "segment.entered"):
         return
-    if number <= profile.segment_transitions.get(name, 0):
+    known = profile.segment_transitions.get(name, 0)
+    if number < known:
         return  # older news
-    profile.segment_transitions = {**profile.segment_transitions, name: number}
     kept = [m for m in profile.segments if m.name != name]
+    entered_at = event.occurred_at
+    if number == known:
+        # The same entry announced twice (two evaluations raced): the earliest moment, whatever
+        # the order they arrive in. The same exit twice changes nothing.
+        current = next((m for m in profile.segments if m.name == name), None)
+        if number % 2 == 0 or current is None or current.entered_at <= entered_at:
+            return
+    profile.segment_transitions = {**profile.segment_transitions, name: number}
     if number % 2 == 1:
-        kept.append(SegmentMembership(name=name, entered_at=event.occurred_at))
+        kept.append(SegmentMembership(name=name, entered_at=entered_at))
     profile.segments = sorted(kept, key=lambda m: m.name)
 
 

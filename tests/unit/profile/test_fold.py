@@ -256,3 +256,20 @@ def test_two_findings_of_one_instant_fold_to_the_same_block_in_either_order() ->
     one, _ = fold(fold(None, answers[:1], TAXONOMY, NOW)[0], answers[1:], TAXONOMY, NOW)
     other, _ = fold(fold(None, answers[1:], TAXONOMY, NOW)[0], answers[:1], TAXONOMY, NOW)
     assert one.enrichment == other.enrichment and one.gender == other.gender
+
+
+def test_one_segment_entry_announced_twice_keeps_the_earliest_moment_in_either_order() -> None:
+    """Found by fuzzing: of two announcements of entry #1, the first folded set entered_at."""
+    entries = [
+        _event(
+            type="segment.entered",
+            occurred_at=f"2026-03-01T0{hour}:00:00Z",
+            source="authstream",
+            data={"segment": "preorder-running-men", "transition": 1},
+        )
+        for hour in (8, 9)
+    ]
+    one, _ = fold(fold(None, entries[:1], TAXONOMY, NOW)[0], entries[1:], TAXONOMY, NOW)
+    other, _ = fold(fold(None, entries[1:], TAXONOMY, NOW)[0], entries[:1], TAXONOMY, NOW)
+    assert one.segments == other.segments
+    assert [m.entered_at.hour for m in one.segments] == [8]
