@@ -20,16 +20,19 @@ def to_json(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
 
 
-def json_like(integers: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:
-    scalars = (
+def scalars(integers: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:
+    return (
         st.none()
         | st.booleans()
         | integers
         | st.floats(allow_nan=False, allow_infinity=False)
         | st.text(max_size=40)
     )
+
+
+def json_like(integers: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:
     return st.recursive(
-        scalars,
+        scalars(integers),
         lambda children: (
             st.lists(children, max_size=4)
             | st.dictionaries(st.text(max_size=12), children, max_size=4)
@@ -38,6 +41,7 @@ def json_like(integers: st.SearchStrategy[int]) -> st.SearchStrategy[Any]:
     )
 
 
+json_scalars = scalars(st.integers())
 json_values = json_like(st.integers())
 """Any JSON value, integers of any size included."""
 sound_json_values = json_like(st.integers(min_value=-(2**63), max_value=2**63 - 1))
