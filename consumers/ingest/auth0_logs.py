@@ -139,6 +139,11 @@ def _error(details: Any) -> str | None:
     return _text(error) or _text(_dig(error, "message"))
 
 
+def _shown(log_id: str, limit: int = 64) -> str:
+    # Enough to find the record; a reason is repeated in the answer and the logs, not a copy.
+    return log_id if len(log_id) <= limit else log_id[: limit - 1] + "…"
+
+
 def envelope_from(
     record: Any, default_tenant: str | None = None, history_only: Collection[str] = ()
 ) -> dict[str, Any]:
@@ -151,10 +156,10 @@ def envelope_from(
     if not isinstance(log_id, str) or not log_id:
         raise InvalidEvent("log record without a log_id")
     if not isinstance(data, dict):
-        raise InvalidEvent(f"log {log_id}: no 'data' object")
+        raise InvalidEvent(f"log {_shown(log_id)}: no 'data' object")
     code = data.get("type")
     if not isinstance(code, str) or not code:
-        raise InvalidEvent(f"log {log_id}: no log type")
+        raise InvalidEvent(f"log {_shown(log_id)}: no log type")
     log_type = catalogue().lookup(code)
     named = _text(data.get("user_id"))
     builds = log_type.end_user and log_type.family not in history_only

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from consumers.auth0 import history_only_families
-from consumers.core.errors import ConfigurationError
+from consumers.core.errors import ConfigurationError, InvalidEvent
 from consumers.core.settings import Settings
 from consumers.ingest.auth0_log_types import catalogue
 from consumers.ingest.auth0_logs import NO_USER, envelope_from, tenant_of
@@ -118,3 +118,10 @@ def test_families_the_action_publishes_can_be_kept_as_history_only() -> None:
     assert "builds_profile" not in envelope_from(login)["data"]
     with pytest.raises(ConfigurationError, match="unknown family logins"):
         history_only_families(Settings(auth0_logs_history_only="logins"))
+
+
+def test_a_long_log_id_is_shortened_in_the_reason() -> None:
+    """Found by fuzzing: a 5,000-character log_id made a 5,000-character reason."""
+    with pytest.raises(InvalidEvent) as info:
+        envelope_from({"log_id": "9" * 5_000})
+    assert info.value.reason == "log " + "9" * 63 + "…: no 'data' object"
