@@ -23,6 +23,8 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
+
 from consumers.core.errors import InvalidEvent
 from consumers.ingest.auth0_log_types import LogType, catalogue
 from schemas import SCHEMA_ID
@@ -210,3 +212,13 @@ def envelope_from(
         )
         | ({} if customer else {"builds_profile": False}),
     }
+
+
+def as_json(envelope: dict[str, Any]) -> bytes:
+    """An envelope as the JSON body to publish; InvalidEvent when it cannot be written."""
+    try:
+        return orjson.dumps(envelope)
+    except orjson.JSONEncodeError as exc:  # e.g. a value nested deeper than JSON writers go
+        reason = str(exc).lower()
+        shown = _shown(str(envelope.get("event_id")))
+        raise InvalidEvent(f"log {shown}: not writable as JSON ({reason})") from None
