@@ -261,3 +261,76 @@ def mutate(document: dict[str, Any], mutation: Mutation) -> None:
         target.pop(last, None)
     else:
         target[last] = value
+
+
+# -- Auth0 Log Stream records --------------------------------------------------------------------
+
+LOG_CODES = (
+    "s",
+    "ss",
+    "f",
+    "fp",
+    "fu",
+    "fs",
+    "sdu",
+    "slo",
+    "sv",
+    "sce",
+    "seccft",
+    "sapi",
+    "gd_send_sms",
+)
+log_ids = st.from_regex(r"\A900\d{20,53}\Z")
+log_data = st.fixed_dictionaries(
+    {"date": timestamps, "type": st.sampled_from(LOG_CODES)},
+    optional={
+        "description": st.text(max_size=30),
+        "connection": st.sampled_from(["Username-Password-Authentication", "google-oauth2"]),
+        "client_id": st.from_regex(r"\A[A-Za-z0-9]{32}\Z"),
+        "client_name": st.text(max_size=20),
+        "ip": st.ip_addresses().map(str),
+        "user_agent": st.text(max_size=40),
+        "hostname": st.sampled_from(["innovashoes.eu.auth0.com", "login.shop.example"]),
+        "user_id": st.sampled_from(["auth0|5f1d", "google-oauth2|1", "abc@clients"]),
+        "user_name": st.emails() | st.text(max_size=20),
+        "strategy": st.sampled_from(["auth0", "google-oauth2"]),
+        "strategy_type": st.sampled_from(["database", "social"]),
+        "details": json_objects,
+    },
+)
+sound_log_records = st.builds(
+    lambda log_id, data: {"log_id": log_id, "data": data}, log_ids, log_data
+)
+"""Records shaped as Auth0 writes them: each one must become an event."""
+
+log_record_paths: tuple[tuple[str | int, ...], ...] = (
+    ("log_id",),
+    ("data",),
+    ("data", "log_id"),
+    ("data", "date"),
+    ("data", "type"),
+    ("data", "user_id"),
+    ("data", "user_name"),
+    ("data", "hostname"),
+    ("data", "details"),
+    ("data", "details", "stats", "loginsCount"),
+    ("data", "details", "body", "tenant"),
+    ("data", "details", "request", "path"),
+    ("data", "ip"),
+)
+record_mutations = st.tuples(
+    st.sampled_from(log_record_paths), st.sampled_from(["set", "delete"]), hostile_values
+)
+
+
+@st.composite
+def log_records(draw: st.DrawFn) -> Any:
+    """Sound records, records wrong in places, and anything at all where a record should be."""
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return draw(json_values)
+    record = draw(sound_log_records)
+    if kind >= 5:
+        for change in draw(st.lists(record_mutations, min_size=1, max_size=3)):
+            mutate(record, change)
+    return record
