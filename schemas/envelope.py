@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.auth0 import Auth0User
-from schemas.types import DocumentId, Timestamp
+from schemas.types import EventId, Timestamp
 
 SCHEMA_ID = "authstream.event/1"
 
@@ -59,7 +59,7 @@ class Event(BaseModel):
     )
 
     schema_id: Literal["authstream.event/1"] = Field(alias="schema")
-    event_id: DocumentId
+    event_id: EventId
     type: str = Field(
         pattern=EVENT_TYPE_PATTERN,
         max_length=128,
@@ -90,4 +90,3 @@ def _shortened(value: Any, limit: int = 40) -> str:
     # megabyte there would make a megabyte reason in every log line and parking-lot header).
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-

@@ -66,7 +66,7 @@ KNOWN_TYPES = (
 event_types = st.sampled_from(KNOWN_TYPES) | st.from_regex(
     r"\A[a-z][a-z0-9_]{0,8}(\.[a-z0-9_]{1,8}){1,3}\Z"
 )
-# Ids as Auth0 and shops write them, and in other scripts (multi-byte: the 512-byte _id limit).
+# Ids as Auth0 and shops write them, and in other scripts (multi-byte: limits are in bytes).
 ids = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=40
 ) | st.builds(
@@ -189,11 +189,11 @@ def nested(depth: int) -> Any:
     return value
 
 
-# Values that stress the contract: ids over 512 bytes in few characters, huge and deep values.
+# Values that stress the contract: ids over the byte limits in few characters, huge and deep values.
 hostile_values = st.one_of(
     json_values,
     odd_timestamps,
-    st.integers(1, 400).map(lambda n: "\U0001f45f" * n),  # 4 bytes each: > 512 bytes from 129
+    st.integers(1, 400).map(lambda n: "\U0001f45f" * n),  # 4 bytes each: over 255 bytes from 64
     st.integers(1, 3).map(lambda n: "x" * (10**n * 100)),
     st.integers(1, 300).map(nested),
     st.just(MARKER + "secret-value"),

@@ -172,6 +172,9 @@ def expected_ids(body: bytes, skipped: list[int]) -> list[str] | None:
 )
 @example(orjson.dumps([log("90011", "s")]), TOKEN.encode(), None, b"application/json")
 @example(b" " * 200_000, TOKEN.encode(), "gzip", b"application/json")  # expands past the limit
+@example(  # found by fuzzing: an id no AMQP message_id can carry was answered 503 for ever
+    orjson.dumps([log("\U0001f45f" * 64, "s")]), TOKEN.encode(), None, b"application/json"
+)
 @example(
     to_json({"log_id": "9001", "data": {"type": "s", "user_agent": nested(300)}}),
     TOKEN.encode(),

@@ -199,7 +199,7 @@ def test_a_whole_request_refusal_is_narrowed_to_the_event_that_caused_it(
 ) -> None:
     """An id Elasticsearch refuses fails the whole bulk request; only that event may park.
 
-    The contract keeps such ids out (at most 512 bytes), so the event is built past validation,
+    The contract keeps such ids out (at most 255 bytes), so the event is built past validation,
     as a publisher bug or an older authstream could have let one through."""
     assert main(["setup"]) == 0
     good = [Event.model_validate(envelope(type="auth.login", user=user(n))) for n in range(6)]

@@ -15,7 +15,7 @@ from consumers.pipeline.decode import decode_event
 from schemas import Event
 from schemas.auth0 import IDP_SECRET_KEYS
 from schemas.envelope import EVENT_TYPE_PATTERN, SCHEMA_ID
-from schemas.types import CLOCK_SKEW, EARLIEST, MAX_ID_BYTES
+from schemas.types import CLOCK_SKEW, EARLIEST, MAX_EVENT_ID_BYTES, MAX_ID_BYTES
 from tests.fuzz import fuzz
 from tests.strategies import MARKER, envelopes, json_values, mutate, mutations, to_json
 
@@ -37,8 +37,8 @@ def assert_clear(reason: str) -> None:
 
 def assert_keeps_the_contract(event: Event) -> None:
     assert event.schema_id == SCHEMA_ID
-    for identifier in (event.event_id, event.user.user_id):
-        assert 1 <= len(identifier.encode("utf-8")) <= MAX_ID_BYTES
+    assert 1 <= len(event.event_id.encode("utf-8")) <= MAX_EVENT_ID_BYTES
+    assert 1 <= len(event.user.user_id.encode("utf-8")) <= MAX_ID_BYTES
     assert re.fullmatch(EVENT_TYPE_PATTERN, event.type) and len(event.type) <= 128
     assert (
         event.occurred_at.tzinfo is not None and event.occurred_at.utcoffset().total_seconds() == 0
