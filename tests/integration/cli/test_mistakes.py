@@ -72,12 +72,12 @@ def test_an_unknown_or_malformed_param_names_the_segments_parameters(
 
 def test_a_word_parameter_takes_a_word(settings: Settings, tmp_path: Path) -> None:
     (tmp_path / "plan-members.yaml").write_text(
-        "description: members of the $plan plan\n"
-        "parameters: {plan: gold}\n"
-        "where: {gender: $plan}\n"
+        "description: members of the $plan plan\nparameters: {plan: gold}\nwhere: {gender: $plan}\n"
     )
     env = {"AUTHSTREAM_SEGMENTS_DIR": str(tmp_path)}
-    shown = authstream("segments", "show", "plan-members", "--query", "--param", "plan=silver", **env)
+    shown = authstream(
+        "segments", "show", "plan-members", "--query", "--param", "plan=silver", **env
+    )
     assert shown.returncode == 0 and '"silver"' in shown.stdout and '"gold"' not in shown.stdout
 
 

@@ -168,7 +168,8 @@ def test_auth0_retries_are_indexed_once(settings: Settings) -> None:
     with running(settings):
         eventually(lambda: search.count_events(settings) == 3)
         index = Names(settings.name_prefix).work_queue("index")
-        eventually(lambda: broker.message_count(settings, index) == 0)
+        eventually(lambda: broker.settled(settings, index))
+    assert broker.drained(settings, index)
     assert search.count_events(settings) == 3
     profile = search.profile(settings, "auth0|5f1d")
     assert profile is not None

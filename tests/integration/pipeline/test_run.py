@@ -61,7 +61,8 @@ def test_sigterm_finishes_the_batch_in_flight_and_loses_nothing(
 
     with running(settings):
         eventually(lambda: search.count_events(settings) == len(events), timeout=60)
-        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+        eventually(lambda: broker.settled(settings, names.work_queue("index")))
+    assert broker.drained(settings, names.work_queue("index"))
     search.refresh_users(settings)
     assert_counted_once(settings, range(600), 9)
 

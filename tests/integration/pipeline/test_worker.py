@@ -71,7 +71,7 @@ def test_elasticsearch_outage_holds_the_batch_and_resumes_without_parking(
             eventually(lambda: search.count_events(settings) == 200, timeout=60)
             eventually(lambda: down() == 0, message="the gauge clearing")
         assert broker.message_count(settings, names.parking_lot("index")) == 0
-        assert broker.message_count(settings, names.work_queue("index")) == 0
+        assert broker.drained(settings, names.work_queue("index"))
     assert_counted_once(settings, range(50), 3)
 
 
@@ -103,7 +103,8 @@ def test_a_cut_broker_connection_reconnects_and_counts_nothing_twice(
         publish_events(events[1000:], tmp_path)
         eventually(lambda: broker_reconnects() > before, message="a reconnect")
         eventually(lambda: search.count_events(settings) == len(events), timeout=60)
-        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+        eventually(lambda: broker.settled(settings, names.work_queue("index")))
+    assert broker.drained(settings, names.work_queue("index"))
     assert broker.message_count(settings, names.parking_lot("index")) == 0
     search.refresh_users(settings)
     assert_counted_once(settings, range(200), 9)
@@ -117,7 +118,8 @@ def test_two_workers_on_one_queue_count_every_event_once(settings: Settings, tmp
     publish_events(tenant(range(4), 28), tmp_path)
     with running(small_batches), running(small_batches):
         eventually(lambda: search.count_events(settings) == 4 * 29, timeout=60)
-        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+        eventually(lambda: broker.settled(settings, names.work_queue("index")))
+    assert broker.drained(settings, names.work_queue("index"))
     assert broker.message_count(settings, names.parking_lot("index")) == 0
     search.refresh_users(settings)
     assert_counted_once(settings, range(4), 28)
@@ -158,7 +160,8 @@ def test_a_broker_restart_is_survived_and_nothing_is_counted_twice(
             _rabbitmqctl("start_app")
             _rabbitmqctl("await_startup")
         eventually(lambda: search.count_events(settings) == len(events), timeout=90)
-        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+        eventually(lambda: broker.settled(settings, names.work_queue("index")))
+    assert broker.drained(settings, names.work_queue("index"))
     assert broker.message_count(settings, names.parking_lot("index")) == 0
     search.refresh_users(settings)
     assert_counted_once(settings, range(300), 9)

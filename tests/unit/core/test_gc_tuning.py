@@ -10,7 +10,8 @@ import pytest
 
 from consumers.core.gc_tuning import tune_for_throughput
 
-ALLOCATIONS = 300_000  # container objects, the kind the collector tracks (one event makes thousands)
+# Container objects, the kind the collector tracks (handling one event makes thousands).
+ALLOCATIONS = 300_000
 
 
 @pytest.fixture(autouse=True)
