@@ -86,7 +86,7 @@ def test_every_envelope_that_keeps_the_contract_is_accepted(document: dict[str, 
     assert isinstance(outcome, Event), outcome
 
 
-@fuzz(4)
+@fuzz(2)
 @given(envelopes, st.lists(mutations, min_size=1, max_size=4))
 def test_wrong_envelopes_are_refused_with_a_reason_that_names_no_value(
     document: dict[str, Any], changes: list[Any]
