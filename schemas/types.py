@@ -1,5 +1,6 @@
 """Tolerant scalar types shared by the models: what real Auth0 tenants send, not what we wish."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -8,6 +9,9 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 # Elasticsearch refuses a document whose _id is longer than 512 bytes, and refuses the whole bulk
 # request with it: a limit in characters is not enough for ids in other scripts.
 MAX_ID_BYTES = 512
+# An event id is also every message's AMQP message_id (⚑ message_id=event_id), a "short string" of
+# at most 255 bytes: a longer one passed validation and then could never be published.
+MAX_EVENT_ID_BYTES = 255
 # What an event's time may be: not before authstream's data could exist, not in the future beyond
 # clock skew. One event dated 9999 would otherwise freeze a profile's last_seen for good.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -38,13 +42,14 @@ def _plausible(value: datetime) -> datetime:
     return value
 
 
-def _fits_an_id(value: str) -> str:
-    size = len(value.encode("utf-8"))
-    if size > MAX_ID_BYTES:
-        raise ValueError(
-            f"is {size:,} bytes in UTF-8; at most {MAX_ID_BYTES} (Elasticsearch's _id limit)"
-        )
-    return value
+def _at_most(limit: int, why: str) -> Callable[[str], str]:
+    def fits(value: str) -> str:
+        size = len(value.encode("utf-8"))
+        if size > limit:
+            raise ValueError(f"is {size:,} bytes in UTF-8; at most {limit} ({why})")
+        return value
+
+    return fits
 
 
 Timestamp = Annotated[
@@ -64,9 +69,22 @@ DocumentId = Annotated[
         description=f"At most {MAX_ID_BYTES} bytes in UTF-8 (Elasticsearch's _id limit).",
         json_schema_extra={"x-max-utf8-bytes": MAX_ID_BYTES},
     ),
-    AfterValidator(_fits_an_id),
+    AfterValidator(_at_most(MAX_ID_BYTES, "Elasticsearch's _id limit")),
 ]
-"""An identifier that becomes an Elasticsearch ``_id`` (event ids, user ids)."""
+"""An identifier that becomes an Elasticsearch ``_id`` (user ids)."""
+
+EventId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_EVENT_ID_BYTES,
+        description=f"At most {MAX_EVENT_ID_BYTES} bytes in UTF-8: it travels as the AMQP "
+        "message_id, and becomes an Elasticsearch _id.",
+        json_schema_extra={"x-max-utf8-bytes": MAX_EVENT_ID_BYTES},
+    ),
+    AfterValidator(_at_most(MAX_EVENT_ID_BYTES, "AMQP's message_id limit")),
+]
+"""An event id: the idempotency key, the AMQP ``message_id`` and the event document's ``_id``."""
 
 OptionalTimestamp = Annotated[Timestamp | None, BeforeValidator(_blank_to_none)]
 OptionalInt = Annotated[

@@ -3,6 +3,7 @@
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import httpx
 import pika
@@ -11,6 +12,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from consumers.broker.leftovers import management_api
 from consumers.core.settings import Settings
+from tests.helpers import eventually
 
 
 @contextmanager
@@ -46,9 +48,49 @@ def queue_exists(settings: Settings, queue: str) -> bool:
         return True
 
 
-def message_count(settings: Settings, queue: str) -> int:
+@dataclass(frozen=True)
+class Depth:
+    ready: int  # exact, now (a passive declare)
+    consumers: int
+
+
+def depth(settings: Settings, queue: str) -> Depth:
     with channel(settings) as ch:
-        return int(ch.queue_declare(queue, passive=True).method.message_count)
+        declared = ch.queue_declare(queue, passive=True).method
+        return Depth(int(declared.message_count), int(declared.consumer_count))
+
+
+def message_count(settings: Settings, queue: str) -> int:
+    """Messages *ready* in the queue. Messages delivered to a consumer and not yet acknowledged
+    are not counted: with consumers attached, 0 here does not mean empty (see ``drained``)."""
+    return depth(settings, queue).ready
+
+
+def drained(settings: Settings, queue: str, timeout: float = 15.0) -> bool:
+    """True when the queue holds nothing at all: none ready and none delivered but unacked.
+
+    Exact, so only once its consumers have stopped: their channels closed, the broker has put
+    every unacknowledged message back to ready, and ready is everything. It waits for the
+    consumers to go (their channels close asynchronously) and fails if they do not."""
+    gone = eventually(
+        lambda: (found := depth(settings, queue)).consumers == 0 and found,
+        timeout=timeout,
+        message=f"no consumer left on {queue} (stop the workers before claiming it is drained)",
+    )
+    return gone.ready == 0
+
+
+def settled(settings: Settings, queue: str) -> bool:
+    """While consumers run: nothing ready (exact) and nothing unacknowledged as far as the
+    management API knows. Its statistics lag by up to their interval (5 s), so this is for
+    waiting, never the final word: assert ``drained`` after the workers stop."""
+    if message_count(settings, queue) != 0:
+        return False
+    base, credentials, vhost = management_api(settings)
+    path = f"/api/queues/{urllib.parse.quote(vhost, safe='')}/{urllib.parse.quote(queue, safe='')}"
+    with httpx.Client(base_url=base, auth=credentials, timeout=10) as api:
+        figures = api.get(path).raise_for_status().json()
+    return figures.get("messages_unacknowledged") == 0 and figures.get("messages_ready") == 0
 
 
 def management(settings: Settings) -> httpx.Client:

@@ -22,6 +22,10 @@ import structlog
 
 from consumers.cli.setup import remove_everything
 from consumers.core.settings import Settings
+from tests import fuzz
+
+# Before the hypothesis plugin reads --hypothesis-profile (`make test-fuzz` passes "fuzz").
+fuzz.register_profiles()
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_ES_URL = "http://127.0.0.1:9200"
@@ -156,3 +160,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if integration in item.path.parents:
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "fuzz: a hypothesis property that `make test-fuzz` runs with many more inputs"
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not fuzz.GENERATED:
+        return
+    total = sum(fuzz.GENERATED.values())
+    terminalreporter.write_sep("-", f"fuzz: {total:,} generated inputs checked")
+    for name, count in sorted(fuzz.GENERATED.items()):
+        terminalreporter.write_line(f"{count:>9,}  {name}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """`make test-fuzz` sets AUTHSTREAM_FUZZ_MIN_INPUTS: fewer checked inputs fail the run."""
+    wanted = int(os.environ.get("AUTHSTREAM_FUZZ_MIN_INPUTS") or 0)
+    total = sum(fuzz.GENERATED.values())
+    if wanted and total < wanted and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nfuzz: only {total:,} generated inputs checked, {wanted:,} wanted")

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from consumers.core.settings import Settings
 from consumers.pipeline.run import run_stages
+from consumers.pipeline.worker import Stage, Worker
 from consumers.stages.catalog import CATALOG
 
 
@@ -30,6 +31,37 @@ def running(settings: Settings, stages: tuple[str, ...] = ("index",)) -> Iterato
     thread.start()
     try:
         yield
+    finally:
+        if thread.is_alive():
+            loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "worker did not stop within 30 s"
+        if failure:
+            raise AssertionError(f"the worker failed: {failure[0]!r}") from failure[0]
+
+
+@contextmanager
+def running_stage(settings: Settings, stage: Stage) -> Iterator[Worker]:
+    """The real worker loop around a stage a test wrote (one that fails, crashes, races...),
+    consuming from that stage's queue on the real broker."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    failure: list[BaseException] = []
+    worker = Worker(settings, stage)
+
+    def target() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(worker.run(stop))
+        except BaseException as exc:  # surfaced in the test thread below
+            failure.append(exc)
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    try:
+        yield worker
     finally:
         if thread.is_alive():
             loop.call_soon_threadsafe(stop.set)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import structlog
 from elasticsearch import AsyncElasticsearch
 
@@ -25,7 +24,7 @@ from consumers.broker.publisher import Publisher, open_publisher
 from consumers.core.errors import BrokerUnavailable, InvalidEvent
 from consumers.core.names import Names
 from consumers.core.settings import Settings
-from consumers.ingest.auth0_logs import SOURCE, envelope_from
+from consumers.ingest.auth0_logs import SOURCE, as_json, envelope_from
 from consumers.pipeline.decode import decode_event
 from consumers.store.elastic import NOT_YET_SEARCHABLE
 from consumers.store.state import StateStore
@@ -77,7 +76,7 @@ async def _publish(
             record = {"log_id": entry.get("log_id"), "data": entry}
             envelope = envelope_from(record, tenant, history_only)
             envelope["data"]["delivered_by"] = DELIVERED_BY
-            body = orjson.dumps(envelope)
+            body = as_json(envelope)
             event = decode_event(body, settings.max_event_bytes)
         except InvalidEvent as exc:
             report.rejected.append(exc.reason)

@@ -12,7 +12,14 @@ import aio_pika
 import aiormq.exceptions
 from aio_pika.abc import AbstractConnection
 
-from consumers.broker.link import CONNECT_TIMEOUT_S, credentials_rejected, unreachable
+from consumers.broker.link import (
+    CONNECT_TIMEOUT_S,
+    credentials_rejected,
+    topology_missing,
+    unreachable,
+    vhost_of,
+    vhost_refused,
+)
 from consumers.core.errors import ConfigurationError, TopologyConflict
 from consumers.core.settings import Settings
 
@@ -43,10 +50,18 @@ def broker_errors(settings: Settings) -> Iterator[None]:
         yield
     except aiormq.exceptions.ChannelPreconditionFailed as exc:
         raise TopologyConflict(describe_precondition_failure(str(exc))) from None
+    except aiormq.exceptions.ChannelNotFoundEntity as exc:  # a queue or exchange setup makes
+        raise topology_missing(exc.args[0] if exc.args else str(exc)) from None
     except aiormq.exceptions.ChannelAccessRefused as exc:
         raise ConfigurationError(f"RabbitMQ at {where} refused access: {exc}") from None
     except aiormq.exceptions.ProbableAuthenticationError:
         raise credentials_rejected(where) from None
+    except aiormq.exceptions.InvalidFrameError as exc:
+        # The broker closed the connection instead of opening it: the virtual host does not
+        # exist or the user may not use it (aiormq has no exception of its own for this).
+        if "Connection.OpenOk" not in str(exc):
+            raise unreachable(where, exc) from None
+        raise vhost_refused(where, vhost_of(settings.amqp_url.get_secret_value())) from None
     except (TimeoutError, aiormq.exceptions.AMQPConnectionError, ConnectionError, OSError) as exc:
         raise unreachable(where, exc) from None
 

@@ -83,18 +83,38 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def parked_info(properties: WithHeaders, delivered_with: str) -> ParkedInfo:
-    """Why a parked message is there; messages the broker parked (delivery limit) have x-death."""
+def _broker_death(headers: Mapping[str, Any]) -> dict[str, Any] | None:
+    deaths = headers.get("x-death")
+    first = deaths[0] if isinstance(deaths, list) and deaths else None
+    return first if isinstance(first, dict) else None
+
+
+def parked_info(
+    properties: WithHeaders, delivered_with: str, delivery_limit: int | None = None
+) -> ParkedInfo:
+    """Why a parked message is there. The worker's copies say so in ``x-authstream-*`` headers;
+    a message the broker parked itself has only ``x-death``: its delivery limit
+    (``delivery_limit``, the setting it was declared with) is said in words."""
     headers = properties.headers or {}
-    reason = headers.get(ERROR)
+    reason, attempts = headers.get(ERROR), attempts_of(properties)
+    failed_at = str(headers.get(FAILED_AT, ""))
     if not isinstance(reason, str):
-        deaths = headers.get("x-death")
-        first = deaths[0] if isinstance(deaths, list) and deaths else None
-        why = first.get("reason") if isinstance(first, dict) else None
-        reason = f"dead-lettered by the broker ({why!s})" if why else "unknown"
+        death = _broker_death(headers) or {}
+        why = death.get("reason")
+        if isinstance(death.get("time"), datetime):
+            failed_at = death["time"].isoformat()
+        if why == "delivery_limit":
+            limit = f" ({delivery_limit})" if delivery_limit is not None else ""
+            reason = (
+                f"redelivered more than AUTHSTREAM_DELIVERY_LIMIT{limit} times without an ack: "
+                "a consumer died or timed out on it each time"
+            )
+            attempts = attempts or (delivery_limit + 1 if delivery_limit is not None else 0)
+        else:
+            reason = f"dead-lettered by the broker ({why!s})" if why else "unknown"
     return ParkedInfo(
         reason=reason,
-        attempts=attempts_of(properties) or _int(headers.get("x-delivery-count")),
+        attempts=attempts or _int(headers.get("x-delivery-count")),
         routing_key=original_routing_key(properties, delivered_with),
-        failed_at=str(headers.get(FAILED_AT, "")),
+        failed_at=failed_at,
     )

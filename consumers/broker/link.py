@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pika
 import pika.exceptions
@@ -50,13 +51,32 @@ def unreachable(where: str, exc: BaseException) -> BrokerUnavailable:
     return BrokerUnavailable(f"RabbitMQ at {where} is unreachable: {type(exc).__name__}")
 
 
-def _opening_error(exc: BaseException, where: str) -> Exception:
+def vhost_of(url: str) -> str:
+    """The virtual host an AMQP URL names: its path, decoded; no path is ``/``."""
+    return unquote(urlsplit(url).path[1:]) or "/"
+
+
+def vhost_refused(where: str, vhost: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"RabbitMQ at {where} refused access to the virtual host {vhost!r}: it does not exist "
+        "or the user has no permissions on it (the path of AUTHSTREAM_AMQP_URL names it; "
+        "'/' is written %2F, and an empty path means '/')"
+    )
+
+
+def topology_missing(text: str) -> ConfigurationError:
+    """A queue or exchange authstream needs is not there ("NOT_FOUND - no queue 'x' ...")."""
+    missing = text.removeprefix("NOT_FOUND - ")
+    return ConfigurationError(f"{missing}: run `authstream setup` first")
+
+
+def _opening_error(exc: BaseException, where: str, vhost: str) -> Exception:
     if isinstance(
         exc, (pika.exceptions.ProbableAuthenticationError, pika.exceptions.AuthenticationError)
     ):
         return credentials_rejected(where)
     if isinstance(exc, pika.exceptions.ProbableAccessDeniedError):
-        return ConfigurationError(f"RabbitMQ at {where} refused access to the virtual host")
+        return vhost_refused(where, vhost)
     return unreachable(where, exc)
 
 
@@ -169,7 +189,7 @@ async def open_connection(settings: Settings, name: str) -> AsyncioConnection:
 
     def on_open_error(connection: Any, exc: BaseException) -> None:
         if not opened.done():
-            opened.set_exception(_opening_error(exc, where))
+            opened.set_exception(_opening_error(exc, where, parameters.virtual_host))
 
     AsyncioConnection(
         parameters,
@@ -221,8 +241,7 @@ async def _answer_unless_closed(
     code = getattr(reason, "reply_code", None)
     text = getattr(reason, "reply_text", "") or str(reason)
     if code == 404:
-        missing = text.removeprefix("NOT_FOUND - ")
-        raise ConfigurationError(f"{missing}: run `authstream setup` first")
+        raise topology_missing(text)
     if code == 403:
         raise ConfigurationError(f"RabbitMQ at {where} refused access: {text}")
     raise BrokerUnavailable(f"RabbitMQ at {where} closed the channel: {text}")

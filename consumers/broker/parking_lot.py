@@ -52,8 +52,8 @@ def _describe_body(body: bytes) -> tuple[str, str]:
     )
 
 
-def describe(message: AbstractIncomingMessage) -> ParkedMessage:
-    info = parked_info(message.properties, message.routing_key or "")
+def describe(message: AbstractIncomingMessage, delivery_limit: int | None = None) -> ParkedMessage:
+    info = parked_info(message.properties, message.routing_key or "", delivery_limit)
     event_type, user_id = _describe_body(message.body)
     return ParkedMessage(
         event_id=message.message_id or "-",
@@ -95,7 +95,7 @@ async def list_parked(
                 message = await queue.get(no_ack=False, fail=False)
                 if message is None:
                     break
-                seen.append(describe(message))
+                seen.append(describe(message, settings.delivery_limit))
             # Closing without acking returns every message we looked at, in order.
             await channel.close()
         return seen, total

@@ -22,6 +22,7 @@ from consumers.cli import people as people_cli
 from consumers.cli import segments as segments_cli
 from consumers.cli import sync as sync_cli
 from consumers.cli.lines import publish_lines
+from consumers.cli.output import pipe_closed
 from consumers.cli.setup import format_report, run_setup
 from consumers.core.errors import AuthstreamError, RetryableError
 from consumers.core.gc_tuning import tune_for_throughput
@@ -82,11 +83,7 @@ def cmd_segments(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "list":
         print(asyncio.run(segments_cli.segments_list(settings)))
         return EXIT_OK
-    params = segments_cli.parse_params(args.param)
-    if args.action == "show":
-        print(asyncio.run(segments_cli.segment_report(settings, args.name, params)))
-        return EXIT_OK
-    return segments_cli.export_segment(args, settings)
+    return segments_cli.export_segment(args, settings)  # show, validate, ...: their own handlers
 
 
 def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
@@ -263,7 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     handler: Command = args.handler
     try:
-        return handler(args, settings)
+        status = handler(args, settings)
+        sys.stdout.flush()  # a reader that went away (`| head`) shows here, not at exit
+        return status
+    except BrokenPipeError:
+        return pipe_closed()
     except RetryableError as exc:
         _err(f"error: {exc}")
         return EXIT_UNAVAILABLE

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from consumers.cli.export import add_export_arguments, run_export
+from consumers.core.errors import ConfigurationError
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.segments.definitions import (
@@ -25,19 +26,37 @@ from consumers.segments.definitions import (
 )
 from consumers.segments.export import row_of
 from consumers.segments.files import built_in, check_directory, definition_files
+from consumers.segments.literals import suggestion
+from consumers.segments.segment import Parameter, Segment
 from consumers.store import elastic
 
 SAMPLE_COLUMNS = ("user_id", "email", "name", "gender", "birth_date", "interests", "last_login")
 EXIT_OK, EXIT_REJECTED = 0, 1
 
 
-def parse_params(pairs: list[str] | None) -> dict[str, int]:
-    params: dict[str, int] = {}
+def parse_params(pairs: list[str] | None, segment: Segment) -> dict[str, Parameter]:
+    """``--param NAME=VALUE`` overrides for one of the segment's parameters; a value has the type
+    of the parameter's default (a whole number or a word). ConfigurationError says what is wrong
+    and which parameters the segment has."""
+    params: dict[str, Parameter] = {}
+    known = ", ".join(f"{k}={v}" for k, v in segment.parameters.items()) or "none"
     for pair in pairs or []:
-        key, _, value = pair.partition("=")
-        if not value.strip().lstrip("-").isdigit():
-            raise SystemExit(f"authstream: --param expects NAME=NUMBER, got {pair!r}")
-        params[key.strip()] = int(value)
+        key, equals, value = (part.strip() for part in pair.partition("="))
+        if not equals or not key or not value:
+            raise ConfigurationError(
+                f"--param expects NAME=VALUE, got {pair!r}; {segment.name}'s parameters: {known}"
+            )
+        if key not in segment.parameters:
+            hint = suggestion(key, list(segment.parameters))
+            raise ConfigurationError(
+                f"segment {segment.name} has no parameter {key!r}{hint}; parameters: {known}"
+            )
+        if isinstance(segment.parameters[key], int):
+            if not value.lstrip("-").isdigit():
+                raise ConfigurationError(f"--param {key} expects a whole number, got {value!r}")
+            params[key] = int(value)
+        else:
+            params[key] = value
     return params
 
 
@@ -62,7 +81,7 @@ async def segments_list(settings: Settings) -> str:
 
 
 async def segment_report(
-    settings: Settings, name: str, params: dict[str, int], size: int = 5
+    settings: Settings, name: str, params: dict[str, Parameter], size: int = 5
 ) -> str:
     segment = get_segment(name, settings.segments_dir)
     names = Names(settings.name_prefix)
@@ -78,7 +97,8 @@ async def segment_report(
 def export_segment(args: argparse.Namespace, settings: Settings) -> int:
     """``segments export``: the segment's query, handed to the export engine (cli.export)."""
     segment = get_segment(args.name, settings.segments_dir)
-    return run_export(args, settings, args.name, segment.render(parse_params(args.param)))
+    query = segment.render(parse_params(args.param, segment))
+    return run_export(args, settings, args.name, query)
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -102,9 +122,9 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     """Count and sample; with ``--query`` the Elasticsearch query instead (Kibana, curl)."""
-    params = parse_params(args.param)
+    segment = get_segment(args.name, settings.segments_dir)
+    params = parse_params(args.param, segment)
     if args.query:
-        segment = get_segment(args.name, settings.segments_dir)
         print(json.dumps({"query": segment.render(params)}, indent=2))
     else:
         print(asyncio.run(segment_report(settings, args.name, params)))
@@ -152,7 +172,7 @@ def add_parser(
         parser.add_argument(
             "--param",
             action="append",
-            metavar="NAME=NUMBER",
+            metavar="NAME=VALUE",
             help="override a segment parameter, e.g. --param days=14",
         )
         if action == "export":

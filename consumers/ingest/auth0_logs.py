@@ -23,6 +23,8 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
+
 from consumers.core.errors import InvalidEvent
 from consumers.ingest.auth0_log_types import LogType, catalogue
 from schemas import SCHEMA_ID
@@ -139,6 +141,11 @@ def _error(details: Any) -> str | None:
     return _text(error) or _text(_dig(error, "message"))
 
 
+def _shown(log_id: str, limit: int = 64) -> str:
+    # Enough to find the record; a reason is repeated in the answer and the logs, not a copy.
+    return log_id if len(log_id) <= limit else log_id[: limit - 1] + "…"
+
+
 def envelope_from(
     record: Any, default_tenant: str | None = None, history_only: Collection[str] = ()
 ) -> dict[str, Any]:
@@ -151,10 +158,10 @@ def envelope_from(
     if not isinstance(log_id, str) or not log_id:
         raise InvalidEvent("log record without a log_id")
     if not isinstance(data, dict):
-        raise InvalidEvent(f"log {log_id}: no 'data' object")
+        raise InvalidEvent(f"log {_shown(log_id)}: no 'data' object")
     code = data.get("type")
     if not isinstance(code, str) or not code:
-        raise InvalidEvent(f"log {log_id}: no log type")
+        raise InvalidEvent(f"log {_shown(log_id)}: no log type")
     log_type = catalogue().lookup(code)
     named = _text(data.get("user_id"))
     builds = log_type.end_user and log_type.family not in history_only
@@ -205,3 +212,13 @@ def envelope_from(
         )
         | ({} if customer else {"builds_profile": False}),
     }
+
+
+def as_json(envelope: dict[str, Any]) -> bytes:
+    """An envelope as the JSON body to publish; InvalidEvent when it cannot be written."""
+    try:
+        return orjson.dumps(envelope)
+    except orjson.JSONEncodeError as exc:  # e.g. a value nested deeper than JSON writers go
+        reason = str(exc).lower()
+        shown = _shown(str(envelope.get("event_id")))
+        raise InvalidEvent(f"log {shown}: not writable as JSON ({reason})") from None

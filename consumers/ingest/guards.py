@@ -59,6 +59,12 @@ async def read_body(request: web.Request, timeout_s: float) -> bytes | web.Respo
     except RequestPayloadError as exc:  # e.g. a gzip body that is not gzip
         reason = " ".join(str(exc).split())  # "400, message: Can not decode content-encoding: gzip"
         return web.json_response({"error": f"unreadable body ({reason})"}, status=400)
+    except web.HTTPRequestEntityTooLarge:  # also a small compressed body that expands past it
+        limit = request.client_max_size
+        return web.json_response(
+            {"error": f"the body is over {limit:,} bytes (AUTHSTREAM_INGEST_MAX_BYTES)"},
+            status=413,
+        )
 
 
 def concurrency_limit(limit: int) -> Middleware:

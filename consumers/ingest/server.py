@@ -32,7 +32,7 @@ from consumers.core.errors import (
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.ingest import collector
-from consumers.ingest.auth0_logs import envelope_from
+from consumers.ingest.auth0_logs import as_json, envelope_from
 from consumers.ingest.guards import (
     authorized,
     concurrency_limit,
@@ -159,8 +159,7 @@ def build_app(settings: Settings, probes: health.Health | None = None) -> web.Ap
         skipped: list[dict[str, Any]] = []
         for position, record in enumerate(records):
             try:
-                envelope = envelope_from(record, tenant, history_only)
-                body = orjson.dumps(envelope)
+                body = as_json(envelope_from(record, tenant, history_only))
                 # The same contract as every other way in.
                 events.append((decode_event(body, settings.max_event_bytes), body))
             except InvalidEvent as exc:

@@ -35,6 +35,7 @@ async def run_stages(
         except (RuntimeError, ValueError):  # not the main thread (tests run workers in threads)
             break
     async with elastic.connect(settings) as es:
+        await elastic.require_accepted_credentials(es, settings)
         context = StageContext(es, settings, tuple(enabled_stages(settings)))
         built = [spec.build(context) for spec in stages]
         workers = [Worker(settings, stage) for stage in built]

@@ -32,6 +32,7 @@ from consumers.core.settings import Settings
 from consumers.pipeline import metrics
 from consumers.pipeline.decode import decode_event
 from consumers.pipeline.outcome import Emit, Handled, Outcome, park, retry
+from consumers.pipeline.retry import RetryLater, RetryPolicy
 from schemas import Event
 
 log = structlog.get_logger("authstream.worker")
@@ -87,6 +88,7 @@ class Worker:
         self.stage = stage
         self.names = Names(settings.name_prefix)
         self.queue = self.names.work_queue(stage.name)
+        self.policy = RetryPolicy.from_settings(settings)  # where a failed message goes next
         self.processed = 0
         self.consuming = False  # read by the readiness probe (pipeline.health)
         metrics.start_stage(stage.name)
@@ -262,18 +264,15 @@ class Worker:
             if outcome is None or outcome.kind == "done":
                 continue
             properties = message.properties
-            attempts = failures.attempts_of(properties) + 1
-            if outcome.kind == "retry" and attempts < self.settings.max_attempts:
-                delays = self.settings.retry_delays_ms
-                target = self.names.retry_queue(
-                    self.stage.name, delays[min(attempts, len(delays)) - 1]
-                )
+            route = self.policy.route(outcome.kind, failures.attempts_of(properties))
+            if isinstance(route, RetryLater):
+                target = self.names.retry_queue(self.stage.name, route.delay_ms)
             else:
                 target = self.names.parking_lot(self.stage.name)
                 log.warning(
                     "parked",
                     reason=outcome.reason,
-                    attempts=attempts,
+                    attempts=route.attempts,
                     message_id=properties.message_id,
                     stage=self.stage.name,
                 )
@@ -281,7 +280,7 @@ class Worker:
                 properties,
                 stage=self.stage.name,
                 reason=outcome.reason,
-                attempts=attempts,
+                attempts=route.attempts,
                 routing_key=failures.original_routing_key(properties, message.routing_key),
             )
             sends.append(publish.publish("", target, message.body, copy))

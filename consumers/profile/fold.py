@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from consumers.profile.facts import Blob, Fact, Origin, Taxonomy, facts_from
 from consumers.profile.facts.consent import Consent, merge_consent, stated_consent
 from consumers.profile.facts.interests import add_interests, interests_from
@@ -179,8 +181,17 @@ def enrichment_block(event: Event) -> Block:
     )
 
 
+def _canonical(block: Block) -> bytes:
+    return orjson.dumps(block.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+
 def _newer(current: Block | None, incoming: Block) -> Block:
-    return incoming if current is None or incoming.updated_at >= current.updated_at else current
+    """The later finding; of two made at the same instant, the same one whatever their order."""
+    if current is None or incoming.updated_at > current.updated_at:
+        return incoming
+    if incoming.updated_at < current.updated_at:
+        return current
+    return max(current, incoming, key=_canonical)
 
 
 def _apply_enrichment(profile: Profile, event: Event) -> None:
@@ -208,12 +219,20 @@ def _apply_segment(profile: Profile, event: Event) -> None:
         return
     if number < 1 or (number % 2 == 1) != (event.type == "segment.entered"):
         return
-    if number <= profile.segment_transitions.get(name, 0):
+    known = profile.segment_transitions.get(name, 0)
+    if number < known:
         return  # older news
-    profile.segment_transitions = {**profile.segment_transitions, name: number}
     kept = [m for m in profile.segments if m.name != name]
+    entered_at = event.occurred_at
+    if number == known:
+        # The same entry announced twice (two evaluations raced): the earliest moment, whatever
+        # the order they arrive in. The same exit twice changes nothing.
+        current = next((m for m in profile.segments if m.name == name), None)
+        if number % 2 == 0 or current is None or current.entered_at <= entered_at:
+            return
+    profile.segment_transitions = {**profile.segment_transitions, name: number}
     if number % 2 == 1:
-        kept.append(SegmentMembership(name=name, entered_at=event.occurred_at))
+        kept.append(SegmentMembership(name=name, entered_at=entered_at))
     profile.segments = sorted(kept, key=lambda m: m.name)
 
 
@@ -245,7 +264,9 @@ def _count_behavior(profile: Profile, action: str, at: datetime) -> None:
     entry = known.get(action)
     if entry is None:
         entry = BehaviorCount(action=action)
-        profile.behaviors.append(entry)
+        # In a fixed order, not in the order actions were first seen: the same profile whatever
+        # order its events arrive in.
+        profile.behaviors = sorted([*profile.behaviors, entry], key=lambda b: b.action)
     entry.count += 1
     entry.last_at = _max(entry.last_at, at)
 

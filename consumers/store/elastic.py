@@ -64,6 +64,34 @@ def is_retryable_status(status: int) -> bool:
     return status in RETRYABLE_STATUS
 
 
+def _credentials_hint(settings: Settings) -> str:
+    if settings.elasticsearch_api_key is not None:
+        return "check AUTHSTREAM_ELASTICSEARCH_API_KEY"
+    if settings.elasticsearch_username:
+        return "check AUTHSTREAM_ELASTICSEARCH_USERNAME and AUTHSTREAM_ELASTICSEARCH_PASSWORD"
+    return "it wants credentials: set AUTHSTREAM_ELASTICSEARCH_API_KEY (or _USERNAME and _PASSWORD)"
+
+
+def credentials_rejected(settings: Settings, status: int) -> ConfigurationError:
+    where = settings.elasticsearch_url_redacted
+    if status == 401:
+        hint = _credentials_hint(settings)
+        return ConfigurationError(
+            f"Elasticsearch at {where} rejected the credentials (401): {hint}"
+        )
+    return ConfigurationError(
+        f"Elasticsearch at {where} refused the request ({status}): the user or API key lacks a "
+        "privilege authstream needs"
+    )
+
+
+def tls_untrusted(settings: Settings) -> ConfigurationError:
+    return ConfigurationError(
+        f"Elasticsearch at {settings.elasticsearch_url_redacted}: its TLS certificate is not "
+        "trusted; set AUTHSTREAM_ELASTICSEARCH_CA_CERTS to the CA that signed it"
+    )
+
+
 @contextmanager
 def elasticsearch_errors(settings: Settings) -> Iterator[None]:
     """Map client exceptions onto the authstream error tree (no credentials in messages)."""
@@ -71,18 +99,31 @@ def elasticsearch_errors(settings: Settings) -> Iterator[None]:
     try:
         yield
     except (elasticsearch.AuthenticationException, elasticsearch.AuthorizationException) as exc:
-        raise ConfigurationError(
-            f"Elasticsearch at {where} refused the credentials ({exc.meta.status}): "
-            "check AUTHSTREAM_ELASTICSEARCH_API_KEY or the user's privileges"
-        ) from None
+        raise credentials_rejected(settings, exc.meta.status) from None
     except elasticsearch.ApiError as exc:
         if is_retryable_status(exc.meta.status):
             raise ElasticsearchUnavailable(f"Elasticsearch answered {exc.meta.status}") from exc
         raise DocumentRejected(f"Elasticsearch rejected the request: {exc.message}") from exc
+    except elasticsearch.SSLError:
+        raise tls_untrusted(settings) from None
     except (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout) as exc:
         raise ElasticsearchUnavailable(
             f"Elasticsearch at {where} is unreachable: {type(exc).__name__}"
         ) from None
+
+
+async def require_accepted_credentials(es: AsyncElasticsearch, settings: Settings) -> None:
+    """ConfigurationError now if Elasticsearch rejects the credentials (401) or the certificate:
+    a process that waits for events would otherwise sit unready until the first one. A node
+    that is down, or a key without the monitor privilege (403 here), is left to the work itself."""
+    try:
+        await es.cluster.health()
+    except elasticsearch.AuthenticationException:
+        raise credentials_rejected(settings, 401) from None
+    except elasticsearch.SSLError:
+        raise tls_untrusted(settings) from None
+    except (elasticsearch.ApiError, elasticsearch.TransportError):
+        return
 
 
 @asynccontextmanager

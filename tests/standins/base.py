@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -185,6 +186,7 @@ class StandIn:
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self.port = 0
+        self.tls: ssl.SSLContext | None = None  # a stand-in that speaks HTTPS sets this
 
     # -- lifecycle -----------------------------------------------------------------------
     @property
@@ -194,6 +196,8 @@ class StandIn:
     def start(self) -> Self:
         self._stopping.clear()
         self._server = _Server(self.port, self)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self

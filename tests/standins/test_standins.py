@@ -24,6 +24,7 @@ from tests.standins import (
     XStandIn,
 )
 from tests.standins.auth0_mgmt import AUDIENCE, CLIENT_ID, CLIENT_SECRET, PAGING_MESSAGE
+from tests.standins.elasticsearch import SecuredElasticsearch
 from tests.standins.fullcontact import ENRICH_PATH
 from tests.standins.x_api import SEARCH_PATH
 
@@ -523,3 +524,21 @@ def test_kibana_import_validates_like_kibana() -> None:
         assert upload(b"{not json\n").status_code == 400
         unauthenticated = httpx.get(kibana.base_url + "/api/saved_objects/_find?type=dashboard")
         assert unauthenticated.status_code == 401
+
+
+def test_secured_elasticsearch_challenges_accepts_and_forbids(http: httpx.Client) -> None:
+    with SecuredElasticsearch(api_key="a2V5", username="u", password="p") as node:
+        anonymous = http.get(node.base_url + "/_cluster/health")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["X-Elastic-Product"] == "Elasticsearch"
+        assert "ApiKey" in anonymous.headers["WWW-Authenticate"]
+        assert anonymous.json()["error"]["type"] == "security_exception"
+        keyed = http.get(
+            node.base_url + "/_cluster/health", headers={"Authorization": "ApiKey a2V5"}
+        )
+        assert keyed.status_code == 200 and keyed.json()["status"] == "green"
+        assert http.get(node.base_url + "/_cluster/health", auth=("u", "p")).status_code == 200
+        assert http.get(node.base_url + "/_cluster/health", auth=("u", "x")).status_code == 401
+        node.forbid()
+        refused = http.get(node.base_url + "/_cluster/health", auth=("u", "p"))
+        assert refused.status_code == 403 and "is unauthorized" in refused.json()["error"]["reason"]

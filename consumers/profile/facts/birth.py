@@ -21,6 +21,7 @@ _US_DATE = re.compile(r"^(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})$")
 _ISO_DATE = re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
 _YEAR = re.compile(r"^(?P<y>\d{4})$")
 _RANGE = re.compile(r"^\s*(?P<low>\d{1,3})\s*-\s*(?P<high>\d{1,3})\s*$")
+EARLIEST_YEAR = 1900  # an older birth date is a placeholder or a typo
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class BirthDate:
 
 
 def _year_estimate(year: int, precision: Precision) -> BirthDate | None:
-    if 1900 <= year <= date.today().year:
+    if EARLIEST_YEAR <= year <= date.today().year:
         return BirthDate(date(year, 7, 1), precision)  # mid-year: the least wrong guess
     return None
 
@@ -47,7 +48,12 @@ def parse_birthday(text: Any) -> BirthDate | None:
                 value = date(int(match["y"]), int(match["m"]), int(match["d"]))
             except ValueError:
                 return None
-            return BirthDate(value, "day") if value <= date.today() else None
+            # "0001-01-01" and the like are placeholders, not birthdays: the same years as ages.
+            return (
+                BirthDate(value, "day")
+                if value.year >= EARLIEST_YEAR and value <= date.today()
+                else None
+            )
     match = _YEAR.match(text)
     return _year_estimate(int(match["y"]), "year") if match else None
 

@@ -4,7 +4,8 @@ Auth0 tenants record it in ``app_metadata.marketing_consent`` or ``user_metadata
 (or ``marketing_consent``), spelled in every way people spell yes and no. Only explicit statements
 count: a sparse event that does not mention consent changes nothing. The latest statement wins,
 so a refusal holds until an explicit later grant; when two statements carry the same time, the
-refusal wins. The state keeps its source and date, for the marketer who has to justify an export.
+refusal wins (between two alike, the source's name decides: never the order of arrival). The
+state keeps its source and date, for the marketer who has to justify an export.
 """
 
 from dataclasses import dataclass
@@ -107,12 +108,16 @@ class Consent:
 UNKNOWN = Consent("unknown")
 
 
+def _rank(state: ConsentState, source: str | None, at: datetime | None) -> tuple[Any, ...]:
+    # Later wins; at the same instant a refusal wins; then the source's name, so that two
+    # statements of one instant give the same answer whichever arrives first.
+    return (at is not None, at, state == "refused", source or "")
+
+
 def merge_consent(
     current: Consent, state: Literal["granted", "refused"], source: str, at: datetime
 ) -> Consent:
     """Apply one explicit statement: later wins; at the same instant, a refusal wins."""
-    if current.at is not None and (
-        at < current.at or (at == current.at and current.state == "refused")
-    ):
+    if _rank(state, source, at) <= _rank(current.state, current.source, current.at):
         return current
     return Consent(state, source, at)

@@ -15,7 +15,10 @@ _GENDERS = {
     "woman": "female",
 }
 _HANDLE = re.compile(r"^@?([A-Za-z0-9_]{1,15})$")
-_TWITTER_URL = re.compile(r"(?:twitter|x)\.com/(?:#!/)?@?([A-Za-z0-9_]{1,15})", re.IGNORECASE)
+# twitter.com or x.com as the whole host name (or its last labels): fox.com/news names no handle.
+_TWITTER_URL = re.compile(
+    r"(?:^|[/.@])(?:twitter|x)\.com/(?:#!/)?@?([A-Za-z0-9_]{1,15})", re.IGNORECASE
+)
 
 
 def normalise_gender(value: Any, origin: Origin | None = None) -> str | None:
@@ -76,37 +79,53 @@ class Location:
     lon: float | None = None
 
 
+def _text(value: Any) -> str | None:
+    # The profile maps these as keywords: an object or a number there would make Elasticsearch
+    # refuse the whole profile (and park the event that carried it).
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _degrees(value: Any, limit: float) -> float | None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        degrees = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return degrees if -limit <= degrees <= limit else None
+
+
 def _from_geo(geo: Any, origin: Origin) -> Location | None:
     geo = as_dict(geo)
-    if not (geo.get("country_code") or geo.get("city")):
+    country, city = _text(geo.get("country_code")), _text(geo.get("city"))
+    if not (country or city):
         return None
-    lat, lon = geo.get("lat"), geo.get("lon")
     return Location(
-        country_code=str(geo["country_code"]).upper() if geo.get("country_code") else None,
-        city=geo.get("city"),
-        region=geo.get("subdivision_code") or geo.get("region"),
-        lat=float(lat) if isinstance(lat, int | float) else None,
-        lon=float(lon) if isinstance(lon, int | float) else None,
+        country_code=country.upper() if country else None,
+        city=city,
+        region=_text(geo.get("subdivision_code")) or _text(geo.get("region")),
+        lat=_degrees(geo.get("lat"), 90),
+        lon=_degrees(geo.get("lon"), 180),
     )
 
 
 def _from_place(place: Any, origin: Origin) -> Location | None:
     if isinstance(place, dict):  # Facebook: {"id": ..., "name": "Portland, Oregon"}
         place = place.get("name")
-    if isinstance(place, str) and place.strip():
-        return Location(city=place.split(",")[0].strip())
-    return None
+    city = _text(place.split(",")[0]) if isinstance(place, str) else None
+    return Location(city=city) if city else None
 
 
 def _from_fullcontact_locations(locations: Any, origin: Origin) -> Location | None:
     first = next(iter(locations), None) if isinstance(locations, list) else None
     if not isinstance(first, dict):
         return None
-    return Location(
-        country_code=first.get("countryCode"),
-        city=first.get("city"),
-        region=first.get("regionCode") or first.get("region"),
+    where = Location(
+        country_code=_text(first.get("countryCode")),
+        city=_text(first.get("city")),
+        region=_text(first.get("regionCode")) or _text(first.get("region")),
     )
+    return where if where != Location() else None
 
 
 def location_from(user: Blob, fullcontact: list[Blob], geo: Blob | None) -> Fact[Location] | None:

@@ -11,6 +11,7 @@ from typing import Any
 from consumers.profile.facts.sources import Blob, dig
 
 Interests = dict[str, set[str]]  # interest -> the sources that told us
+PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")  # auth0, google-oauth2, samlp, ...
 
 
 def _normal(text: str) -> str:
@@ -148,6 +149,15 @@ def _pages(items: Any, name_key: str = "name", category_key: str = "") -> Iterab
                 yield name, category
 
 
+def _provider_name(provider: Any) -> str:
+    """A linked identity's provider as an interest source (``google-oauth2``); anything that is
+    not a provider's name is just ``identity`` (sources are keywords in the profile, and a long
+    one would make Elasticsearch refuse it)."""
+    if isinstance(provider, str) and PROVIDER_NAME.fullmatch(provider):
+        return provider
+    return "identity"
+
+
 def add_interests(found: Interests, texts: Iterable[str], source: str, taxonomy: Taxonomy) -> None:
     add_pages(found, ((text, "") for text in texts), source, taxonomy)
 
@@ -162,8 +172,9 @@ def interests_from(user: dict[str, Any], fullcontact: list[Blob], taxonomy: Taxo
     found: Interests = {}
     add_pages(found, _pages(dig(user, "user_metadata", "interests")), "declared", taxonomy)
     add_pages(found, _pages(user.get("likes"), "name", "category"), "facebook", taxonomy)
-    for identity in user.get("identities") or []:
-        source = str(dig(identity, "provider") or "identity")
+    identities = user.get("identities")
+    for identity in identities if isinstance(identities, list) else []:
+        source = _provider_name(dig(identity, "provider"))
         likes = dig(identity, "profileData", "likes")
         add_pages(found, _pages(likes, "name", "category"), source, taxonomy)
     for blob in fullcontact:

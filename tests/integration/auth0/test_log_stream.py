@@ -77,7 +77,8 @@ def test_a_log_stream_only_user_gets_a_full_profile_and_joins_the_campaign(
             message="the Auth0 profile folded in",
         )
         eventually(lambda: [r for r in auth0.requests_to("/api/v2/users/auth0") if r.fault is None])
-        eventually(lambda: broker.message_count(settings, names.work_queue("auth0")) == 0)
+        eventually(lambda: broker.settled(settings, names.work_queue("auth0")))
+    assert broker.drained(settings, names.work_queue("auth0"))
     assert broker.message_count(settings, names.parking_lot("auth0")) == 0
     assert (search.profile(settings, gone["user_id"]) or {}).get("email") == "gone@example.com"
     assert profile["gender"] == "male" and profile["birth_date"] == "1992-05-15"
@@ -172,7 +173,8 @@ def test_every_family_is_kept_as_events_and_only_end_users_get_profiles(
     kept = [i for i, e in envelopes.items() if e["user"]["user_id"] not in erased]
     with running(settings):
         eventually(lambda: search.count_events(settings) == len(kept), message="every event")
-        eventually(lambda: broker.message_count(settings, index_queue(settings)) == 0)
+        eventually(lambda: broker.settled(settings, index_queue(settings)))
+    assert broker.drained(settings, index_queue(settings))
     names = Names(settings.name_prefix)
     with search.client(settings) as es:
         es.indices.refresh(index=names.events_stream)

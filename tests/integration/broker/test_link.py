@@ -68,7 +68,7 @@ def test_confirmed_messages_arrive_with_their_routing_key_properties_and_body(
     assert deliveries[0].properties.headers == {"authstream-source": "app"}
     assert deliveries[0].properties.delivery_mode == 2
     # Acked with one multiple ack: nothing is left for anyone else.
-    assert eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+    assert broker.drained(settings, names.work_queue("index"))
 
 
 def test_an_unroutable_message_is_refused_with_the_reason_and_its_neighbours_are_not(

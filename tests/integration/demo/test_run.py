@@ -39,7 +39,7 @@ def test_after_the_demo_no_declared_queue_holds_messages_and_nothing_is_left_ove
     monkeypatch.setenv("AUTHSTREAM_BRAND_HANDLE", settings.brand_handle or "")
     topology = topology_for(settings, enabled_stages(settings))
     for queue in topology.queues:  # work queues, retry queues and parking lots alike
-        assert broker.message_count(settings, queue.name) == 0, queue.name
+        assert broker.drained(settings, queue.name), queue.name
     assert main(["setup"]) == 0
     out = capsys.readouterr().out
     assert "leftover" not in out and "not checked" not in out

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 import yaml
 
 from consumers.bench.indexer import free_port
@@ -19,7 +18,7 @@ from consumers.cli.main import main
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from tests.conftest import ServiceUrls
-from tests.helpers import REPO_ROOT, envelope, eventually, publish_events
+from tests.helpers import REPO_ROOT, envelope, eventually, prerequisite_missing, publish_events
 from tests.integration.pipeline.test_probes import process
 from tests.integration.stages.test_index import user
 from tests.ops_tools import tool
@@ -147,7 +146,7 @@ def test_prometheus_reads_queue_depth_and_consumers_from_rabbitmq(
     try:
         httpx.get(f"{services.rabbitmq_prometheus_url}/metrics", timeout=5).raise_for_status()
     except httpx.HTTPError:
-        pytest.skip(
+        prerequisite_missing(
             f"RabbitMQ's Prometheus endpoint {services.rabbitmq_prometheus_url} does not answer: "
             "the broker runs without the rabbitmq_prometheus plugin (`make services` enables it "
             "on a broker it starts; AUTHSTREAM_TEST_RABBITMQ_PROMETHEUS_URL points elsewhere)"

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -35,30 +36,34 @@ RECORDS = [
 @contextmanager
 def ingest(settings: Settings, **env: str) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "consumers.cli", "ingest", "--port", str(port)],
-        env=os.environ
-        | {"AUTHSTREAM_INGEST_TOKEN": TOKEN, "AUTHSTREAM_INGEST_MAX_BYTES": "65536"}
-        | env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    # Its log goes to a file, not a pipe: nobody reads a pipe while the test runs, and a server
+    # that has filled one (an access log line per request) hangs on its next log line.
+    with tempfile.TemporaryFile("w+") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "consumers.cli", "ingest", "--port", str(port)],
+            env=os.environ
+            | {"AUTHSTREAM_INGEST_TOKEN": TOKEN, "AUTHSTREAM_INGEST_MAX_BYTES": "65536"}
+            | env,
+            stderr=log_file,
+            text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
 
-    def listening() -> bool:
+        def listening() -> bool:
+            try:
+                httpx.get(f"{url}/healthz", timeout=2)
+                return True
+            except httpx.TransportError:
+                log_file.seek(0)
+                assert process.poll() is None, log_file.read()
+                return False
+
         try:
-            httpx.get(f"{url}/healthz", timeout=2)
-            return True
-        except httpx.TransportError:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            return False
-
-    try:
-        eventually(listening, message="ingest listening")
-        yield url
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)  # reaps it and closes its stderr pipe
+            eventually(listening, message="ingest listening")
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def post(url: str, body: bytes, token: str | None = TOKEN) -> httpx.Response:
@@ -115,7 +120,11 @@ def test_bad_requests_get_clear_answers(settings: Settings) -> None:
         assert post(url, orjson.dumps(RECORDS[0]), token="Bearer wrong").status_code == 401
         bad = post(url, b'{"log_id": "1", "data": {\nnot json')
         assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
-        assert post(url, b"x" * 70_000).status_code == 413
+        too_large = post(url, b"x" * 70_000)
+        assert too_large.status_code == 413
+        assert too_large.json() == {
+            "error": "the body is over 65,536 bytes (AUTHSTREAM_INGEST_MAX_BYTES)"
+        }
         assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
     index = Names(settings.name_prefix).work_queue("index")
     assert broker.message_count(settings, index) == 0
@@ -136,7 +145,8 @@ def test_auth0_retries_are_indexed_once(settings: Settings) -> None:
     with running(settings):
         eventually(lambda: search.count_events(settings) == 3)
         index = Names(settings.name_prefix).work_queue("index")
-        eventually(lambda: broker.message_count(settings, index) == 0)
+        eventually(lambda: broker.settled(settings, index))
+    assert broker.drained(settings, index)
     assert search.count_events(settings) == 3
     profile = search.profile(settings, "auth0|5f1d")
     assert profile is not None

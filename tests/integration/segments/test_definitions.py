@@ -14,6 +14,7 @@ from tests.helpers import envelope, eventually
 from tests.workers import running
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+FORMULA = '=HYPERLINK("x")'
 
 
 def years_ago(years: int, days: int = 0) -> str:
@@ -48,7 +49,9 @@ def test_the_three_campaign_segments(
             type="auth.signup", occurred_at=stamp(30), user=fb_user(2, birthday=years_ago(41, -1))
         ),
         envelope(
-            type="auth.signup", occurred_at=stamp(30), user=fb_user(3, birthday=years_ago(41, 1))
+            type="auth.signup",
+            occurred_at=stamp(30),
+            user=fb_user(3, birthday=years_ago(41, 1), name=FORMULA),  # exported below
         ),
         envelope(
             type="auth.signup",
@@ -61,7 +64,6 @@ def test_the_three_campaign_segments(
             user=fb_user(
                 5,
                 birthday=years_ago(30),
-                name='=HYPERLINK("x")',
                 app_metadata={"marketing_consent": False},
             ),
         ),
@@ -139,6 +141,9 @@ def test_the_three_campaign_segments(
         "facebook|6",
     ]
     assert "1 left out (refused marketing)" in capsys.readouterr().err
+    # A member's formula is exported as text: Excel shows it and does not run it.
+    by_id = {r["user_id"]: r for r in rows}
+    assert by_id["facebook|3"]["name"] == "'" + FORMULA
 
 
 def test_an_unknown_segment_is_a_clear_error(

@@ -45,7 +45,8 @@ def test_history_only_events_are_stored_once_build_no_profile_and_respect_erasur
         eventually(lambda: (search.profile(settings, "auth0|42") or {}).get("deleted_at"))
         publish([late], tmp_path)
         index = Names(settings.name_prefix).work_queue("index")
-        eventually(lambda: broker.message_count(settings, index) == 0)
+        eventually(lambda: broker.settled(settings, index))
+    assert broker.drained(settings, index)
     assert search.profile(settings, "google-oauth2|113559834218840267412") is None
     assert search.profile(settings, "auth0:no-user") is None
     assert search.count_events(settings, **{"user.id": "auth0:no-user"}) == 1

@@ -40,7 +40,7 @@ def test_events_are_indexed_once_and_duplicates_are_not_counted(
     with running(settings):
         eventually(lambda: search.count_events(settings) == 5, message="5 event documents")
         names = Names(settings.name_prefix)
-        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+        eventually(lambda: broker.settled(settings, names.work_queue("index")))
         profile = eventually(lambda: search.profile(settings, "auth0|user1"))
         eventually(
             lambda: (
@@ -49,6 +49,7 @@ def test_events_are_indexed_once_and_duplicates_are_not_counted(
             ),
             message="exact counters",
         )
+    assert broker.drained(settings, names.work_queue("index"))
     profile = search.profile(settings, "auth0|user1")
     assert profile is not None
     assert profile["email"] == "user1@example.com"
@@ -112,7 +113,8 @@ def test_user_deleted_erases_profile_and_history_and_a_late_event_cannot_revive(
         )
         late = envelope(type="auth.login", occurred_at="2026-02-05T09:00:00Z", user=user(1))
         publish_events([late], tmp_path)
-        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
+        eventually(lambda: broker.settled(settings, names.work_queue("index")))
+    assert broker.drained(settings, names.work_queue("index"))
     tombstone = search.profile(settings, "auth0|user1")
     assert tombstone is not None and tombstone["deleted_at"].startswith("2026-02-04")
     assert "email" not in tombstone and "name" not in tombstone  # no personal data kept
@@ -199,7 +201,7 @@ def test_a_whole_request_refusal_is_narrowed_to_the_event_that_caused_it(
 ) -> None:
     """An id Elasticsearch refuses fails the whole bulk request; only that event may park.
 
-    The contract keeps such ids out (at most 512 bytes), so the event is built past validation,
+    The contract keeps such ids out (at most 255 bytes), so the event is built past validation,
     as a publisher bug or an older authstream could have let one through."""
     assert main(["setup"]) == 0
     good = [Event.model_validate(envelope(type="auth.login", user=user(n))) for n in range(6)]

@@ -95,8 +95,10 @@ def test_a_negative_user_enters_the_segment_with_evidence_positive_and_silent_us
         # more logins within the interval: nobody is looked up again
         publish([signup(twitter_user("alice", alice_id), "auth.login") for _ in range(3)], tmp_path)
         names = Names(settings.name_prefix)
-        eventually(lambda: broker.message_count(settings, names.work_queue("index")) == 0)
-        eventually(lambda: broker.message_count(settings, names.work_queue("sentiment")) == 0)
+        eventually(lambda: broker.settled(settings, names.work_queue("index")))
+        eventually(lambda: broker.settled(settings, names.work_queue("sentiment")))
+    assert broker.drained(settings, names.work_queue("index"))
+    assert broker.drained(settings, names.work_queue("sentiment"))
     assert [lookups_of(x_api, h) for h in ("alice", "bob", "carol")] == [1, 1, 1]
     for request in x_api.requests_to(SEARCH_PATH):
         assert "-from:InnovaShoes" in request.query["query"]
@@ -173,8 +175,10 @@ def test_imported_mentions_give_the_same_profiles_as_the_api_and_importing_twice
             }
             assert import_file(lines, tmp_path) == 0  # again: nothing changes
             names = Names(imported.name_prefix)
-            eventually(lambda: broker.message_count(imported, names.work_queue("sentiment")) == 0)
-            eventually(lambda: broker.message_count(imported, names.work_queue("index")) == 0)
+            eventually(lambda: broker.settled(imported, names.work_queue("sentiment")))
+            eventually(lambda: broker.settled(imported, names.work_queue("index")))
+        assert broker.drained(imported, names.work_queue("sentiment"))
+        assert broker.drained(imported, names.work_queue("index"))
         assert {
             i: search.profile(imported, f"twitter|{i}")["version"] for i in ids.values()
         } == versions

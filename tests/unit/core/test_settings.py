@@ -1,8 +1,13 @@
+import os
+import re
+from urllib.parse import urlsplit
+
 import pytest
 from pydantic import ValidationError
 
 from consumers.cli.main import main
 from consumers.core.settings import Settings, redact_url
+from tests.helpers import REPO_ROOT
 
 
 def test_settings_come_from_authstream_environment_variables(
@@ -46,11 +51,30 @@ def test_redact_url(url: str, expected: str) -> None:
     assert redact_url(url) == expected
 
 
-def test_defaults_point_at_the_local_services() -> None:
+def _configured(script: str, pattern: str) -> str:
+    found = re.search(pattern, (REPO_ROOT / "deploy" / "local" / script).read_text(), re.MULTILINE)
+    assert found, f"{pattern} not in deploy/local/{script}"
+    return found[1]
+
+
+def test_with_nothing_set_authstream_talks_to_the_services_make_services_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The defaults against what deploy/local configures (an independent source): changing a
+    port or an address on one side only fails here, not on a fresh machine."""
+    for name in [n for n in os.environ if n.startswith("AUTHSTREAM_")]:
+        monkeypatch.delenv(name)
     settings = Settings()
-    assert settings.amqp_url.get_secret_value() == "amqp://guest:guest@127.0.0.1:5672/"
-    assert settings.elasticsearch_url == "http://127.0.0.1:9200"
-    assert settings.queue_type == "quorum"
+    amqp = urlsplit(settings.amqp_url.get_secret_value())
+    listener = _configured("rabbitmq.sh", r"^listeners\.tcp\.default = ([\d.]+:\$AMQP_PORT)$")
+    amqp_port = _configured("rabbitmq.sh", r"^AMQP_PORT=(\d+)$")
+    assert f"{amqp.hostname}:{amqp.port}" == listener.replace("$AMQP_PORT", amqp_port)
+    assert (amqp.username, amqp.password) == ("guest", "guest")  # the broker's own loopback user
+    search = urlsplit(settings.elasticsearch_url)
+    host = _configured("elasticsearch.sh", r"^network\.host: ([\d.]+)$")
+    port = _configured("elasticsearch.sh", r'^ES_PORT="\$\{AUTHSTREAM_LOCAL_ES_PORT:-(\d+)\}"$')
+    assert (search.hostname, search.port) == (host, int(port))
+    assert settings.name_prefix == ""  # the names deploy/ and the Kibana objects use
 
 
 @pytest.mark.parametrize(

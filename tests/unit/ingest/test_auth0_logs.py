@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from consumers.auth0 import history_only_families
-from consumers.core.errors import ConfigurationError
+from consumers.core.errors import ConfigurationError, InvalidEvent
 from consumers.core.settings import Settings
 from consumers.ingest.auth0_log_types import catalogue
-from consumers.ingest.auth0_logs import NO_USER, envelope_from, tenant_of
+from consumers.ingest.auth0_logs import NO_USER, as_json, envelope_from, tenant_of
 from consumers.pipeline.decode import decode_event
 from schemas.envelope import EVENT_TYPE_PATTERN
 from tests.helpers import REPO_ROOT
@@ -118,3 +118,21 @@ def test_families_the_action_publishes_can_be_kept_as_history_only() -> None:
     assert "builds_profile" not in envelope_from(login)["data"]
     with pytest.raises(ConfigurationError, match="unknown family logins"):
         history_only_families(Settings(auth0_logs_history_only="logins"))
+
+
+def test_a_long_log_id_is_shortened_in_the_reason() -> None:
+    """Found by fuzzing: a 5,000-character log_id made a 5,000-character reason."""
+    with pytest.raises(InvalidEvent) as info:
+        envelope_from({"log_id": "9" * 5_000})
+    assert info.value.reason == "log " + "9" * 63 + "…: no 'data' object"
+
+
+def test_a_record_nested_deeper_than_json_writers_go_is_skipped_with_a_reason() -> None:
+    """Found by fuzzing: orjson's TypeError escaped, and the ingest endpoint answered 500."""
+    deep: object = "leaf"
+    for _ in range(300):
+        deep = [deep]
+    envelope = envelope_from({"log_id": "9001", "data": {"type": "s", "user_agent": deep}})
+    with pytest.raises(InvalidEvent) as info:
+        as_json(envelope)
+    assert info.value.reason == "log 9001: not writable as JSON (recursion limit reached)"

@@ -39,3 +39,46 @@ def test_oversized_bodies_are_rejected_before_parsing() -> None:
     with pytest.raises(InvalidEvent) as info:
         decode_event(b"x" * 5000, 4096)
     assert "5,000 bytes, over the 4,096-byte limit" in info.value.reason
+
+
+def test_an_immense_schema_value_is_shortened_in_the_reason() -> None:
+    """Found by fuzzing: the reason quoted the whole value (a 1,000-character reason)."""
+    with pytest.raises(InvalidEvent) as info:
+        decode_event(dumps(envelope(schema="x" * 1_000)), 1 << 20)
+    assert info.value.reason.startswith("unsupported schema 'xxxxxxxx")
+    assert "…: this authstream reads 'authstream.event/1'" in info.value.reason
+    assert len(info.value.reason) <= 120
+
+
+HEAD = (
+    b'{"schema": "authstream.event/1", "event_id": "e1", "type": "auth.login", '
+    b'"occurred_at": "2026-01-01T00:00:00Z", '
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "rest"),
+    [
+        ("data.n", b'"user": {"user_id": "u"}, "data": {"n": 18446744073709551616}}'),
+        (
+            "user.logins_count",
+            b'"user": {"user_id": "u", "logins_count": 10000000000000000000000}}',
+        ),
+        (
+            "user.user_metadata.m.0",
+            b'"user": {"user_id": "u", "user_metadata": {"m": [-9223372036854775809]}}}',
+        ),
+    ],
+)
+def test_an_integer_beyond_64_bits_is_refused_where_it_is(where: str, rest: bytes) -> None:
+    """Found by fuzzing: accepted, then orjson could not write the event document, and the whole
+    bulk request (every event batched with it) failed."""
+    with pytest.raises(InvalidEvent) as info:
+        decode_event(HEAD + rest, 1 << 20)
+    assert info.value.reason.startswith(f"{where}: integer outside the 64-bit range")
+
+
+def test_long_digit_strings_and_64_bit_integers_are_fine() -> None:
+    raw = envelope(event_id="9002026112910150012300000000000000000000000000000000000001")
+    raw["data"] = {"max": 2**64 - 1, "min": -(2**63)}
+    assert decode_event(dumps(raw), 1 << 20).data == {"max": 2**64 - 1, "min": -(2**63)}

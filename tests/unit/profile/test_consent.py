@@ -56,3 +56,12 @@ def test_consent_remembers_its_source_and_date() -> None:
     consent = merge_consent(UNKNOWN, "granted", "app: user_metadata.marketing_opt_in", T1)
     assert consent == Consent("granted", "app: user_metadata.marketing_opt_in", T1)
     assert consent.document()["at"] == T1.isoformat()
+
+
+def test_two_statements_of_one_instant_give_one_answer_in_either_order() -> None:
+    """Found by fuzzing: two grants of the same instant kept the source of whichever came last."""
+    first = ("granted", "auth0-action: app_metadata.marketing_consent", T1)
+    second = ("granted", "app: user_metadata.marketing_opt_in", T1)
+    one_way = merge_consent(merge_consent(UNKNOWN, *first), *second)
+    other_way = merge_consent(merge_consent(UNKNOWN, *second), *first)
+    assert one_way == other_way

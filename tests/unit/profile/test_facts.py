@@ -4,7 +4,8 @@ import pytest
 
 from consumers.profile.facts import Blob, Origin, Taxonomy, facts_from
 from consumers.profile.facts.birth import birth_date_from, parse_birthday
-from consumers.profile.facts.identity import gender_from, twitter_handle_from
+from consumers.profile.facts.identity import gender_from, normalise_handle, twitter_handle_from
+from consumers.profile.facts.interests import interests_from
 from consumers.profile.facts.sources import fullcontact_blobs
 
 TODAY = date(2026, 11, 29)
@@ -54,6 +55,8 @@ def birth(user: dict[str, object]) -> tuple[date, str] | None:
             (date(1980, 1, 2), "day"),
         ),
         ({"birthday": "02/30/1990"}, None),
+        ({"birthday": "0001-01-01"}, None),  # found by fuzzing: a placeholder read as a birthday
+        ({"dateOfBirth": "1899-12-31"}, None),
         ({"age": "old"}, None),
         ({}, None),
     ],
@@ -179,6 +182,33 @@ def test_location_prefers_request_geo() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("geo", "fullcontact", "expected"),
+    [
+        # Found by fuzzing: objects and numbers became keyword fields Elasticsearch refuses (the
+        # whole profile, and the event with it), and a huge integer made float() overflow.
+        ({"city": "Lyon", "region": {"code": 1}, "lat": 10**400}, {}, ("Lyon", None, None)),
+        ({"city": {"name": "x"}}, {"location": "Lyon, France"}, ("Lyon", None, None)),
+        (
+            {},
+            {"details": {"locations": [{"city": {"n": 1}, "regionCode": "ARA"}]}},
+            (None, "ARA", None),
+        ),
+        ({"city": "Nice", "lat": True, "lon": -200}, {}, ("Nice", None, None)),
+    ],
+)
+def test_locations_keep_only_text_and_coordinates_in_range(
+    geo: dict[str, object], fullcontact: dict[str, object], expected: tuple[object, ...]
+) -> None:
+    user = auth0({"user_id": "x"})
+    enrichment = [Blob(fullcontact, Origin("fullcontact", TODAY))] if fullcontact else []
+    where_geo = Blob(geo, Origin("auth0", TODAY), "context.geo") if geo else None
+    facts = facts_from(user, enrichment, where_geo, Taxonomy.load())
+    assert facts.location is not None
+    where = facts.location.value
+    assert (where.city, where.region, where.lat) == expected
+
+
 FULLCONTACT_V3 = {
     "fullName": "Marcus Reed",
     "ageRange": "25-34",
@@ -231,3 +261,35 @@ def test_an_age_is_anchored_to_the_day_it_was_observed_not_to_today() -> None:
     anchored = auth0({"user_id": "auth0|1", "age": 30}, date(2026, 6, 1))
     later = facts_from(anchored, [], None, Taxonomy.load())
     assert later.birth is not None and later.birth.value.value.year == 1996
+
+
+@pytest.mark.parametrize(
+    ("text", "handle"),
+    [
+        ("https://twitter.com/Shoe_Lover", "shoe_lover"),
+        ("https://www.x.com/@runner", "runner"),
+        ("x.com/runner", "runner"),
+        ("https://fox.com/news", None),  # found by fuzzing: "news" was read as a handle
+        ("https://mytwitter.com/runner", None),
+    ],
+)
+def test_handles_come_only_from_twitter_addresses(text: str, handle: str | None) -> None:
+    assert normalise_handle(text) == handle
+
+
+@pytest.mark.parametrize(
+    ("identities", "sources"),
+    [
+        ([{"provider": "google-oauth2", "profileData": {"likes": ["yoga"]}}], ["google-oauth2"]),
+        # Found by fuzzing: any value became a source ("{'x': 1}", or 40,000 characters that
+        # Elasticsearch refuses in the profile), and identities that are not a list crashed.
+        ([{"provider": {"x": 1}, "profileData": {"likes": ["yoga"]}}], ["identity"]),
+        ([{"provider": "x" * 40_000, "profileData": {"likes": ["yoga"]}}], ["identity"]),
+        (5, []),
+    ],
+)
+def test_interest_sources_of_linked_identities_are_provider_names(
+    identities: object, sources: list[str]
+) -> None:
+    found = interests_from({"identities": identities}, [], Taxonomy.load())
+    assert sorted(found.get("fitness", set())) == sources

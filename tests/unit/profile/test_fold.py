@@ -230,3 +230,46 @@ def test_invented_behaviour_names_cannot_grow_a_profile_without_bound() -> None:
     assert other.count == 51  # the last place is kept for everything past the first 99
     assert sum(b.count for b in profile.behaviors) == len(events)
     assert set(profile.counters) == {"behaviors"}
+
+
+def test_behaviour_counts_are_listed_in_one_order_whatever_the_arrival() -> None:
+    """Found by fuzzing: the list followed the order actions were first seen in."""
+    cart = _event(type="behavior.cart_item_added", occurred_at="2026-06-01T00:00:00Z")
+    page = _event(type="behavior.page_viewed", occurred_at="2026-06-01T00:00:00Z")
+    one, _ = fold(fold(None, [page], TAXONOMY, NOW)[0], [cart], TAXONOMY, NOW)
+    other, _ = fold(fold(None, [cart], TAXONOMY, NOW)[0], [page], TAXONOMY, NOW)
+    assert [b.action for b in one.behaviors] == ["cart_item_added", "page_viewed"]
+    assert one.behaviors == other.behaviors
+
+
+def test_two_findings_of_one_instant_fold_to_the_same_block_in_either_order() -> None:
+    """Found by fuzzing: of two enrichments made at the same time, the last folded won."""
+    answers = [
+        _event(
+            type="profile.enriched",
+            occurred_at="2026-03-01T09:00:00Z",
+            source="authstream",
+            data={"provider": "fullcontact", "status": "enriched", "response": response},
+        )
+        for response in ({"gender": "Female"}, {"gender": "male"})
+    ]
+    one, _ = fold(fold(None, answers[:1], TAXONOMY, NOW)[0], answers[1:], TAXONOMY, NOW)
+    other, _ = fold(fold(None, answers[1:], TAXONOMY, NOW)[0], answers[:1], TAXONOMY, NOW)
+    assert one.enrichment == other.enrichment and one.gender == other.gender
+
+
+def test_one_segment_entry_announced_twice_keeps_the_earliest_moment_in_either_order() -> None:
+    """Found by fuzzing: of two announcements of entry #1, the first folded set entered_at."""
+    entries = [
+        _event(
+            type="segment.entered",
+            occurred_at=f"2026-03-01T0{hour}:00:00Z",
+            source="authstream",
+            data={"segment": "preorder-running-men", "transition": 1},
+        )
+        for hour in (8, 9)
+    ]
+    one, _ = fold(fold(None, entries[:1], TAXONOMY, NOW)[0], entries[1:], TAXONOMY, NOW)
+    other, _ = fold(fold(None, entries[1:], TAXONOMY, NOW)[0], entries[:1], TAXONOMY, NOW)
+    assert one.segments == other.segments
+    assert [m.entered_at.hour for m in one.segments] == [8]
