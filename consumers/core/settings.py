@@ -56,6 +56,11 @@ def check_url_credentials(url: str, schemes: tuple[str, ...]) -> None:
         raise ValueError(f"the port is not a number; the URL was {scheme}://***@…") from None
 
 
+def split_urls(text: str) -> list[str]:
+    """``a,b`` → ``[a, b]``: several nodes of one service, as the URL settings take them."""
+    return [url.strip() for url in text.split(",") if url.strip()]
+
+
 class Settings(BaseSettings):
     """Every knob authstream has. Environment variable: ``AUTHSTREAM_`` + field name in capitals."""
 
@@ -64,7 +69,8 @@ class Settings(BaseSettings):
     # Connections
     amqp_url: SecretStr = Field(
         default=SecretStr("amqp://guest:guest@127.0.0.1:5672/"),
-        description="RabbitMQ URL (amqps:// in production); holds a password, so it is secret.",
+        description="RabbitMQ URL (amqps:// in production); holds a password, so it is secret. "
+        "A cluster: the nodes' URLs, comma-separated; a connection tries them in turn.",
     )
     elasticsearch_url: str = Field(
         default="http://127.0.0.1:9200", description="Elasticsearch URL(s), comma-separated."
@@ -314,7 +320,11 @@ class Settings(BaseSettings):
     @field_validator("amqp_url")
     @classmethod
     def _parseable_amqp_url(cls, value: SecretStr) -> SecretStr:
-        check_url_credentials(value.get_secret_value(), ("amqp", "amqps"))
+        urls = split_urls(value.get_secret_value())
+        if not urls:
+            raise ValueError("expected a URL starting with amqp:// or amqps://")
+        for url in urls:
+            check_url_credentials(url, ("amqp", "amqps"))
         return value
 
     @field_validator("retry_delays_ms", mode="before")
@@ -342,9 +352,13 @@ class Settings(BaseSettings):
             raise ValueError("an X handle is 1-15 letters, digits or underscores")
         return handle
 
+    def amqp_urls(self) -> list[str]:
+        """The broker's URLs: one, or a cluster's nodes (connections try them in turn)."""
+        return split_urls(self.amqp_url.get_secret_value())
+
     @property
     def amqp_url_redacted(self) -> str:
-        return redact_url(self.amqp_url.get_secret_value())
+        return ",".join(redact_url(url) for url in self.amqp_urls())
 
     @property
     def elasticsearch_url_redacted(self) -> str:
@@ -358,7 +372,7 @@ class Settings(BaseSettings):
             for name, value in self
             if isinstance(value, SecretStr) and name != "amqp_url"
         ]
-        for url in [self.amqp_url.get_secret_value(), *self.elasticsearch_url.split(",")]:
+        for url in [*self.amqp_urls(), *self.elasticsearch_url.split(",")]:
             password = urlsplit(url.strip()).password
             if password:
                 secrets += [password, unquote(password)]
