@@ -151,8 +151,13 @@ def _logs_follow_the_current_stderr() -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/integration needs the real services: mark it so (-m integration)."""
+    """Everything under tests/integration needs the real services: mark it so (-m integration);
+    the fault suite under tests/faults too, and it is marked ``faults`` (-m faults)."""
     integration = Path(__file__).parent / "integration"
+    faults = Path(__file__).parent / "faults"
     for item in items:
         if integration in item.path.parents:
             item.add_marker(pytest.mark.integration)
+        elif faults in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.faults)
