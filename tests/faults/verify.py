@@ -159,6 +159,7 @@ def await_complete(
     """Poll until the pipeline holds the ground truth; the tally and when it first did."""
     deadline = time.monotonic() + timeout
     last: Tally | None = None
+    next_report = time.monotonic() + 10
     while True:
         if on_poll is not None:
             on_poll()
@@ -171,6 +172,9 @@ def await_complete(
             continue
         if last.complete:
             return last, time.monotonic()
+        if time.monotonic() >= next_report:  # the log of a slow recovery says what it waited for
+            print(f"waiting: lost {last.lost}, parked {last.parked}/{last.poison}, {last.pending}")
+            next_report = time.monotonic() + 10
         if time.monotonic() > deadline:
             return last, time.monotonic()
         time.sleep(1)
