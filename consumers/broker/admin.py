@@ -11,7 +11,6 @@ from typing import Literal
 import aio_pika
 import aiormq.exceptions
 from aio_pika.abc import AbstractConnection
-
 from pydantic import SecretStr
 
 from consumers.broker.link import (

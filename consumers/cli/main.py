@@ -124,9 +124,20 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from consumers.bench.interrupt import Interrupted
+
+    try:
+        return _bench(args, settings)
+    except Interrupted as exc:
+        _err(f"interrupted ({exc}): the benchmark's namespaces were removed")
+        return 130
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: benchmark-only code stays off every other command's startup.
     from consumers.bench.indexer import format_result, run_bench
     from consumers.bench.ingest import format_ingest, run_ingest_bench
+    from consumers.bench.interrupt import run_interruptible
 
     def say(line: str) -> None:
         print(line, file=sys.stderr)
@@ -135,22 +146,23 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         from consumers.bench.people import format_people, run_people_bench
 
         steps = run_people_bench(settings, args.profiles, args.steps, args.export_members, say)
-        print(format_people(asyncio.run(steps)))
+        print(format_people(run_interruptible(steps)))
         return EXIT_OK
     tune_for_throughput()  # the load is generated as `authstream publish` would
     if args.events is None:
         args.events = {"ingest": 50_000, "topology": 30_000}.get(args.suite, 200_000)
     if args.suite == "ingest":
-        print(format_ingest(asyncio.run(run_ingest_bench(settings, args.events, args.senders))))
+        ingest = run_ingest_bench(settings, args.events, args.senders)
+        print(format_ingest(run_interruptible(ingest)))
         return EXIT_OK
     if args.suite == "topology":
         from consumers.bench.topology import format_topology, run_topology_bench
 
-        runs = asyncio.run(run_topology_bench(settings, args.events))
+        runs = run_interruptible(run_topology_bench(settings, args.events))
         print(format_topology(runs))
         return EXIT_OK
 
-    result = asyncio.run(
+    result = run_interruptible(
         run_bench(settings, args.events, args.rate, args.latency_seconds, args.naive_events, say)
     )
     print(format_result(result))

@@ -51,7 +51,7 @@ class PrivateCluster:
 
 
 def _cluster(script: str, env: dict[str, str]) -> Iterator[PrivateCluster]:
-    if os.geteuid() != 0 or shutil.which("java") is None and "elasticsearch" in script:
+    if os.geteuid() != 0 or (shutil.which("java") is None and "elasticsearch" in script):
         pytest.fail(f"{script} needs root (and the services `make services` installs)")
     cluster = PrivateCluster(script, env)
     cluster("start")
@@ -66,8 +66,11 @@ def rabbitmq_solo() -> Iterator[PrivateCluster]:
     """One private RabbitMQ node (port 5711): restarted and filled by scenarios at will."""
     yield from _cluster(
         "rabbitmq-cluster.sh",
-        {"AUTHSTREAM_CLUSTER_NAME": "solo", "AUTHSTREAM_CLUSTER_NODES": "1",
-         "AUTHSTREAM_CLUSTER_PORT": "5711"},
+        {
+            "AUTHSTREAM_CLUSTER_NAME": "solo",
+            "AUTHSTREAM_CLUSTER_NODES": "1",
+            "AUTHSTREAM_CLUSTER_PORT": "5711",
+        },
     )
 
 
@@ -76,8 +79,11 @@ def rabbitmq_cluster() -> Iterator[PrivateCluster]:
     """Three private RabbitMQ nodes in one cluster (ports 5701-5703)."""
     yield from _cluster(
         "rabbitmq-cluster.sh",
-        {"AUTHSTREAM_CLUSTER_NAME": "faults", "AUTHSTREAM_CLUSTER_NODES": "3",
-         "AUTHSTREAM_CLUSTER_PORT": "5701"},
+        {
+            "AUTHSTREAM_CLUSTER_NAME": "faults",
+            "AUTHSTREAM_CLUSTER_NODES": "3",
+            "AUTHSTREAM_CLUSTER_PORT": "5701",
+        },
     )
 
 
@@ -93,11 +99,27 @@ def elasticsearch_cluster() -> Iterator[PrivateCluster]:
 def pytest_terminal_summary(terminalreporter) -> None:
     if not ROWS:
         return
-    header = ("scenario", "published", "indexed", "duplicates", "lost", "parked",
-              "recovered in", "notes")
+    header = (
+        "scenario",
+        "published",
+        "indexed",
+        "duplicates",
+        "lost",
+        "parked",
+        "recovered in",
+        "notes",
+    )
     rows = [
-        (r.scenario, f"{r.published:,}", f"{r.indexed:,}", str(r.duplicates), str(r.lost),
-         r.parked, "—" if r.recover_s is None else f"{r.recover_s:.1f} s", r.note)
+        (
+            r.scenario,
+            f"{r.published:,}",
+            f"{r.indexed:,}",
+            str(r.duplicates),
+            str(r.lost),
+            r.parked,
+            "—" if r.recover_s is None else f"{r.recover_s:.1f} s",
+            r.note,
+        )
         for r in ROWS
     ]
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]

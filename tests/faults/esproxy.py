@@ -47,8 +47,9 @@ def split_bulk(body: bytes) -> list[tuple[bytes, bytes | None]]:
 def rejected_item(action_line: bytes) -> dict[str, Any]:
     action = orjson.loads(action_line)
     op, meta = next(iter(action.items()))
-    return {op: {"_index": meta.get("_index"), "_id": meta.get("_id"), "status": 429,
-                 "error": REJECTED}}
+    return {
+        op: {"_index": meta.get("_index"), "_id": meta.get("_id"), "status": 429, "error": REJECTED}
+    }
 
 
 class ElasticsearchProxy:
@@ -103,7 +104,9 @@ class ElasticsearchProxy:
         if self._session is not None:
             await self._session.close()
 
-    async def _forward(self, request: web.Request, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+    async def _forward(
+        self, request: web.Request, body: bytes
+    ) -> tuple[int, bytes, dict[str, str]]:
         assert self._session is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
         async with self._session.request(

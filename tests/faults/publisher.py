@@ -7,6 +7,7 @@ it reconnects (to any node of a cluster) and publishes the same message again, a
 publisher does; the copy the broker may already have had is the pipeline's to recognise.
 """
 
+import contextlib
 import threading
 import time
 
@@ -93,10 +94,8 @@ class GroundTruthPublisher(threading.Thread):
     def _close(channel: object) -> None:
         connection = getattr(channel, "connection", None)
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
                 connection.close()
-            except (pika.exceptions.AMQPError, OSError):
-                pass
         return None
 
     def wait_for(self, count: int, timeout: float = 120) -> None:
@@ -105,7 +104,9 @@ class GroundTruthPublisher(threading.Thread):
             if not self._progress.wait_for(
                 lambda: self.sent >= count or self.finished_at is not None, timeout
             ):
-                raise AssertionError(f"only {self.sent} of {count} messages confirmed in {timeout}s")
+                raise AssertionError(
+                    f"only {self.sent} of {count} messages confirmed in {timeout}s"
+                )
 
     def finish(self, timeout: float = 300) -> None:
         self.join(timeout)

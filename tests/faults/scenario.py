@@ -128,7 +128,9 @@ class FaultRun:
         seed_standins(self.workload, self.apis.fullcontact, self.apis.x, self.apis.auth0)
         return self.settings
 
-    def start_stages(self, overrides: Mapping[str, Mapping[str, str]] | None = None) -> StageProcesses:
+    def start_stages(
+        self, overrides: Mapping[str, Mapping[str, str]] | None = None
+    ) -> StageProcesses:
         self.processes = StageProcesses(
             stage_environment({}), self.tmp_path / "logs", overrides=overrides
         )

@@ -5,7 +5,6 @@ index worker's connection, then hands the answer over: the writes are durable, t
 """
 
 import time
-
 from urllib.parse import urlsplit
 
 from tests.faults.esproxy import ElasticsearchProxy

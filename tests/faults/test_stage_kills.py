@@ -24,7 +24,7 @@ def test_stages_killed_at_random_points_lose_nothing_and_count_nothing_twice(
         # Spread over the stream: the index stage twice as often (it is every event's path).
         publisher.wait_for(total * (number + 1) // (KILLS + 1))
         time.sleep(rng.uniform(0, 0.8))
-        stage = rng.choice(STAGES + ("index",))
+        stage = rng.choice((*STAGES, "index"))
         stages.kill(stage)
         killed.append(stage)
         stages.start(stage)

@@ -4,9 +4,9 @@ stages that need a third party hold their work and catch up when it returns."""
 
 import time
 
+from tests import search
 from tests.faults.scenario import FaultRun
 from tests.helpers import eventually
-from tests import search
 
 OUTAGE_S = 20
 

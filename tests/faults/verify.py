@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import pika.exceptions
 from elasticsearch import Elasticsearch
 
 from consumers.broker import failures
@@ -60,10 +61,27 @@ def _indexed(es: Elasticsearch, index: str, ids: list[str]) -> int:
 
 
 def _profiles(es: Elasticsearch, index: str) -> dict[str, dict[str, Any]]:
-    fields = ["user_id", "counters", "gender", "enrichment.fullcontact.status", "sentiment",
-              "auth0.created_at", "segments.name"]
+    fields = [
+        "user_id",
+        "counters",
+        "gender",
+        "enrichment.fullcontact.status",
+        "sentiment",
+        "auth0.created_at",
+        "segments.name",
+    ]
     hits = es.search(index=index, size=10_000, source=fields, query={"match_all": {}})
     return {hit["_id"]: hit["_source"] for hit in hits["hits"]["hits"]}
+
+
+def _count(settings: Settings, queue: str) -> int:
+    """Messages in ``queue``; 0 when there is no such queue (a stage that is off has none)."""
+    try:
+        return broker.message_count(settings, queue)
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        if exc.reply_code == 404:
+            return 0
+        raise
 
 
 def _queues_busy(settings: Settings) -> int:
@@ -74,10 +92,7 @@ def _queues_busy(settings: Settings) -> int:
             names.retry_queue(stage, delay) for delay in settings.retry_delays_ms
         ]
         for queue in queues:
-            try:
-                busy += broker.message_count(settings, queue)
-            except Exception:  # a stage that is off has no queues
-                continue
+            busy += _count(settings, queue)
     return busy
 
 
@@ -119,8 +134,12 @@ def tally(
             continue
         counted = Counter(profile.get("counters") or {})
         for counter in expected.keys() | counted.keys():
-            if counter not in expected and counter not in ("signups", "logins",
-                                                            "failed_logins", "behaviors"):
+            if counter not in expected and counter not in (
+                "signups",
+                "logins",
+                "failed_logins",
+                "behaviors",
+            ):
                 continue
             excess = counted[counter] - expected[counter]
             if excess > 0:
@@ -193,10 +212,6 @@ def other_parking_lots(settings: Settings) -> dict[str, int]:
     names = Names(settings.name_prefix)
     parked = {}
     for stage in STAGES[1:]:
-        try:
-            count = broker.message_count(settings, names.parking_lot(stage))
-        except Exception:
-            continue
-        if count:
+        if count := _count(settings, names.parking_lot(stage)):
             parked[stage] = count
     return parked

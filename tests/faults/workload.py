@@ -41,7 +41,9 @@ COUNTER_OF = {
 }
 SEGMENT_FILES = {
     "fc-men": "where: {gender: male}\n",
-    "unhappy-fans": "where:\n  all:\n    - exists: twitter_handle\n    - sentiment.label: negative\n",
+    "unhappy-fans": (
+        "where:\n  all:\n    - exists: twitter_handle\n    - sentiment.label: negative\n"
+    ),
     "ls-women": "where: {gender: female}\n",
 }
 POISON = (
@@ -134,10 +136,14 @@ def _envelope(event_type: str, customer: Customer, n: int, at: datetime, run: st
     }
     if event_type.startswith("behavior."):
         body["data"] = {"product": "stride-2", "category": "running"}
-    return Message(event_id, event_type, orjson.dumps(body), customer.user_id, COUNTER_OF[event_type])
+    return Message(
+        event_id, event_type, orjson.dumps(body), customer.user_id, COUNTER_OF[event_type]
+    )
 
 
-def build(users: int, events_per_user: int, *, seed: int = 15, poison_share: float = 0.01) -> Workload:
+def build(
+    users: int, events_per_user: int, *, seed: int = 15, poison_share: float = 0.01
+) -> Workload:
     """``users`` customers (kinds in turn), each with a signup and ``events_per_user - 1`` more
     events, interleaved across users as a live tenant's are; poison mixed in at random."""
     rng = random.Random(seed)
@@ -167,7 +173,11 @@ def build(users: int, events_per_user: int, *, seed: int = 15, poison_share: flo
         if rng.random() < poison_share:
             poison_id = f"{run}-poison-{len(poisoned)}"
             body = POISON[len(poisoned) % len(POISON)]
-            poisoned.append(Message(poison_id, "auth.login", body.replace(b"%s", poison_id.encode()), None, None))
+            poisoned.append(
+                Message(
+                    poison_id, "auth.login", body.replace(b"%s", poison_id.encode()), None, None
+                )
+            )
         poisoned.append(message)
     return Workload(customers, poisoned)
 

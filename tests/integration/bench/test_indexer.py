@@ -22,6 +22,11 @@ def test_bench_runs_every_phase_and_ends_with_the_json_figures(
     )
     assert figures["events"] == 500 and figures["latency_events"] == 100
     assert any(line.startswith("limit baseline") for line in out)
+    # CPU per event of every process of the run, read from /proc in the same run.
+    cpu = figures["cpu_ms_per_event"]
+    assert cpu["index"] > 0 and cpu["load generator"] > 0
+    assert {"rabbitmq", "elasticsearch"} <= cpu.keys()  # the local services are measured too
+    assert 0 < figures["harness_rss_mb"] < 1024
 
 
 def test_ingest_bench_reports_confirmed_throughput(
