@@ -67,6 +67,10 @@ node:
 test-js: node
 	cd publisher_rule && npm ci --no-audit --no-fund && npm test
 
+# The pipeline at half its measured maximum for 10 minutes: slopes of memory, backlog, descriptors.
+soak: install services
+	$(BIN)/authstream bench soak --minutes 10
+
 # Figures for BENCHMARKS.md: the indexer against its baselines, ingest, the Action's latency.
 bench: install services node
 	$(BIN)/authstream bench

@@ -149,6 +149,13 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         print(format_people(run_interruptible(steps)))
         return EXIT_OK
     tune_for_throughput()  # the load is generated as `authstream publish` would
+    if args.suite == "soak":
+        from consumers.bench.soak import format_soak, run_soak
+
+        print(format_soak(run_interruptible(run_soak(settings, args.minutes, args.rate, say))))
+        return EXIT_OK
+    if args.rate is None:
+        args.rate = 1_000
     if args.events is None:
         args.events = {"ingest": 50_000, "topology": 30_000}.get(args.suite, 200_000)
     if args.suite == "ingest":
@@ -245,12 +252,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "suite",
         nargs="?",
-        choices=["indexer", "ingest", "topology", "people"],
+        choices=["indexer", "ingest", "topology", "people", "soak"],
         default="indexer",
     )
     bench.add_argument("--events", type=int, default=None, help="workload (200,000; ingest 50,000)")
     bench.add_argument("--senders", type=int, default=4, help="ingest: concurrent senders (4)")
-    bench.add_argument("--rate", type=int, default=1_000, help="offered load for latency (1,000/s)")
+    bench.add_argument(
+        "--rate",
+        type=int,
+        default=None,
+        help="offered load for latency (1,000/s); soak: events/s (half the measured maximum)",
+    )
+    bench.add_argument("--minutes", type=float, default=10.0, help="soak: how long (10)")
     bench.add_argument("--latency-seconds", type=int, default=15, help="latency run length (15)")
     bench.add_argument("--naive-events", type=int, default=2_000, help="naive baseline size")
     bench.add_argument("--profiles", type=int, default=1_000_000, help="people: profiles loaded")

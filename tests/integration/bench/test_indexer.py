@@ -36,3 +36,14 @@ def test_ingest_bench_reports_confirmed_throughput(
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["events"] == 300 and figures["ingest_eps"] > 0
     assert figures["publish_limit_eps"] > 0 and figures["rss_mb"] > 0
+
+
+def test_soak_reports_the_slope_of_every_series_of_every_stage(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "soak", "--minutes", "0.25", "--rate", "100"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["published"] >= 1_400  # 15 s at 100/s, give or take the pacing
+    for series in ("index rss_mb", "index fds", "index sockets", "backlog (messages)"):
+        assert series in figures["slopes"], series
+    assert figures["last"]["index rss_mb"] > 20
