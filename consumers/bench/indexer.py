@@ -199,6 +199,21 @@ async def _wait_for_settled(port: int, count: int, process: subprocess.Popen[byt
             await asyncio.sleep(SETTLED_POLL_S)
 
 
+async def _wait_for_all_settled(
+    workers: list[tuple[subprocess.Popen[bytes], int]], count: int
+) -> None:
+    """Until the index stage's processes together have settled ``count`` messages."""
+    deadline = time.monotonic() + 1_800
+    async with httpx.AsyncClient(timeout=5) as client:
+        while sum([await _settled(client, port) for _, port in workers]) < count:
+            for process, _ in workers:
+                if process.poll() is not None:
+                    raise RuntimeError(f"a worker exited with status {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not finish within 30 minutes")
+            await asyncio.sleep(SETTLED_POLL_S)
+
+
 async def limit_baseline(settings: Settings, workload_file: Path, scratch: Path) -> float:
     """The indexer's writes for the workload, prepared into bulk bodies before the clock starts
     (on disk: the harness stays small), then sent one indexer batch per request."""
@@ -258,20 +273,26 @@ async def _drained(settings: Settings, stages: list[str]) -> None:
             await asyncio.sleep(SETTLED_POLL_S)
 
 
-async def pipeline(settings: Settings, workload_file: Path, total: int) -> PipelineRun:
+async def pipeline(
+    settings: Settings, workload_file: Path, total: int, index_workers: int = 1
+) -> PipelineRun:
     """Events/s from the first publish until the index stage acked the last event, and the CPU
-    each process spent per event (read from /proc) until every enabled stage was done."""
+    each process spent per event (read from /proc) until every enabled stage was done. With
+    ``index_workers`` > 1 the index stage runs as that many competing processes (scale-out);
+    its CPU is their sum."""
     others = [spec.name for spec in enabled_stages(settings) if spec.name != "index"]
     services = service_pids(settings.amqp_urls()[0], settings.elasticsearch_url)
     with contextlib.ExitStack() as stack:
-        process, port = stack.enter_context(worker_process(settings))
+        workers = [stack.enter_context(worker_process(settings)) for _ in range(index_workers)]
         stages = {
             name: stack.enter_context(authstream_process(settings, ["run", "--stage", name]))
             for name in others
         }
-        await _wait_for_settled(port, 0, process)  # listening
+        for each, each_port in workers:
+            await _wait_for_settled(each_port, 0, each)  # listening
         meter = CpuMeter(
-            {"load generator": os.getpid(), "index": process.pid, **services}
+            {"load generator": os.getpid(), **services}
+            | {f"index#{n}": each.pid for n, (each, _) in enumerate(workers, 1)}
             | {name: p.pid for name, p in stages.items()}
         ).start()
         size = workload_file.stat().st_size  # noqa: ASYNC240 (one stat, before the clock)
@@ -280,13 +301,17 @@ async def pipeline(settings: Settings, workload_file: Path, total: int) -> Pipel
             report = await publish_stream(stream, settings, total_bytes=size)
         if not report.ok:
             raise RuntimeError(f"{len(report.failures)} events were not published")
-        await _wait_for_settled(port, total, process)
+        await _wait_for_all_settled(workers, total)
         seconds = time.perf_counter() - started
         await _drained(settings, others)
         drained = time.perf_counter() - started
         meter.stop()
-        rss = peak_rss_mb(process.pid)
-    return PipelineRun(seconds, drained, rss, meter.per_event_ms(total))
+        rss = max(peak_rss_mb(each.pid) for each, _ in workers)
+    per_event = meter.per_event_ms(total)
+    per_event["index"] = round(sum(v for k, v in per_event.items() if k.startswith("index#")), 3)
+    if index_workers == 1:
+        per_event = {k: v for k, v in per_event.items() if not k.startswith("index#")}
+    return PipelineRun(seconds, drained, rss, per_event)
 
 
 async def _searchable(
@@ -352,6 +377,7 @@ async def run_bench(
     latency_seconds: int,
     naive_events: int,
     say: Any = print,
+    index_workers: int = 1,
 ) -> BenchResult:
     with tempfile.TemporaryDirectory(prefix="authstream-bench-") as scratch:
         say(f"generating {total:,} events (20% signups) into a file ...")
@@ -364,7 +390,7 @@ async def run_bench(
             say("limit baseline: the same writes, prepared before the clock starts, in bulks ...")
             limit_eps = await limit_baseline(phases["limit"], workload_file, Path(scratch))
             say("pipeline: publish → RabbitMQ → authstream run → Elasticsearch → ack ...")
-            run = await pipeline(phases["pipe"], workload_file, total)
+            run = await pipeline(phases["pipe"], workload_file, total, index_workers)
             say(f"latency: {rate:,} events/s offered for {latency_seconds} s ...")
             latencies = await latency(phases["lat"], latency_lines, rate)
             say(f"naive baseline: one request per event, {naive_events:,} events ...")

@@ -170,7 +170,15 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
 
     result = run_interruptible(
-        run_bench(settings, args.events, args.rate, args.latency_seconds, args.naive_events, say)
+        run_bench(
+            settings,
+            args.events,
+            args.rate,
+            args.latency_seconds,
+            args.naive_events,
+            say,
+            args.index_workers,
+        )
     )
     print(format_result(result))
     return EXIT_OK
@@ -264,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="offered load for latency (1,000/s); soak: events/s (half the measured maximum)",
     )
     bench.add_argument("--minutes", type=float, default=10.0, help="soak: how long (10)")
+    bench.add_argument(
+        "--index-workers", type=int, default=1, help="index stage processes in the pipeline (1)"
+    )
     bench.add_argument("--latency-seconds", type=int, default=15, help="latency run length (15)")
     bench.add_argument("--naive-events", type=int, default=2_000, help="naive baseline size")
     bench.add_argument("--profiles", type=int, default=1_000_000, help="people: profiles loaded")
