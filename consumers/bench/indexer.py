@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -37,7 +37,7 @@ import httpx
 import orjson
 from elasticsearch import AsyncElasticsearch
 
-from consumers.bench.cpu import CpuMeter, service_pids
+from consumers.bench.cpu import CpuMeter, cpu_seconds, service_pids
 from consumers.bench.workfile import (
     prepare_bulk_bodies,
     read_bodies,
@@ -93,6 +93,7 @@ class BenchResult:
     drained_s: float  # until every enabled stage's queue was empty too
     cpu_ms_per_event: dict[str, float]  # per process, during the pipeline run (from /proc)
     harness_rss_mb: float  # the benchmark process's own peak
+    fifths: list[dict[str, float]]  # events/s and CPU ms per event per process, per fifth
     batch_size: int
     prefetch: int
 
@@ -261,6 +262,46 @@ class PipelineRun:
     drained_seconds: float  # → every enabled stage's queue was empty as well
     rss_mb: float  # the index stage's peak
     cpu_ms_per_event: dict[str, float]
+    # The run in fifths (by events settled): events/s and CPU per event of each process in each,
+    # which shows what grows as the indices grow (a long run is slower than a short one).
+    fifths: list[dict[str, float]]
+
+
+TRACE_EVERY_S = 5.0
+
+
+async def _trace(
+    pids: Mapping[str, int],
+    workers: list[tuple[subprocess.Popen[bytes], int]],
+    into: list[tuple[float, int, dict[str, float]]],
+) -> None:
+    """Every few seconds: when, how many events settled, each process's CPU so far."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            settled = sum([await _settled(client, port) for _, port in workers])
+            cpu = {name: s for name, pid in pids.items() if (s := cpu_seconds(pid)) is not None}
+            into.append((time.perf_counter(), settled, cpu))
+            await asyncio.sleep(TRACE_EVERY_S)
+
+
+def phases_of(
+    trace: list[tuple[float, int, dict[str, float]]], total: int
+) -> list[dict[str, float]]:
+    """Events/s and CPU ms per event per process, for each fifth of the run."""
+    fifths: list[dict[str, float]] = []
+    start = trace[0] if trace else None
+    for fifth in range(1, 6):
+        end = next((t for t in trace if t[1] >= total * fifth // 5), trace[-1] if trace else None)
+        if start is None or end is None or end[1] <= start[1]:
+            continue
+        events = end[1] - start[1]
+        figures = {"events_per_s": round(events / max(end[0] - start[0], 1e-9), 1)}
+        for name, spent in end[2].items():
+            if name in start[2]:
+                figures[name] = round((spent - start[2][name]) * 1000 / events, 3)
+        fifths.append(figures)
+        start = end
+    return fifths
 
 
 async def _drained(settings: Settings, stages: list[str]) -> None:
@@ -295,13 +336,18 @@ async def pipeline(
             | {f"index#{n}": each.pid for n, (each, _) in enumerate(workers, 1)}
             | {name: p.pid for name, p in stages.items()}
         ).start()
+        trace: list[tuple[float, int, dict[str, float]]] = []
         size = workload_file.stat().st_size  # noqa: ASYNC240 (one stat, before the clock)
         started = time.perf_counter()
         with workload_file.open("rb") as stream:  # read as it is published
             report = await publish_stream(stream, settings, total_bytes=size)
         if not report.ok:
             raise RuntimeError(f"{len(report.failures)} events were not published")
-        await _wait_for_all_settled(workers, total)
+        tracing = asyncio.create_task(_trace(meter.pids, workers, trace))
+        try:
+            await _wait_for_all_settled(workers, total)
+        finally:
+            tracing.cancel()
         seconds = time.perf_counter() - started
         await _drained(settings, others)
         drained = time.perf_counter() - started
@@ -311,7 +357,7 @@ async def pipeline(
     per_event["index"] = round(sum(v for k, v in per_event.items() if k.startswith("index#")), 3)
     if index_workers == 1:
         per_event = {k: v for k, v in per_event.items() if not k.startswith("index#")}
-    return PipelineRun(seconds, drained, rss, per_event)
+    return PipelineRun(seconds, drained, rss, per_event, phases_of(trace, total))
 
 
 async def _searchable(
@@ -414,6 +460,7 @@ async def run_bench(
         max_ms=round(latencies[-1], 1) if latencies else float("nan"),
         drained_s=round(run.drained_seconds, 2),
         cpu_ms_per_event=run.cpu_ms_per_event,
+        fifths=run.fifths,
         harness_rss_mb=round(peak_rss_mb(os.getpid()), 1),
         batch_size=settings.batch_size,
         prefetch=settings.prefetch,
@@ -479,6 +526,17 @@ def format_result(r: BenchResult) -> str:
         rows.append((f"CPU per event: {process}", f"{ms:.3f} ms", verdict))
     total = sum(r.cpu_ms_per_event.values())
     rows.append(("CPU per event: all processes", f"{total:.3f} ms", f"drained in {r.drained_s} s"))
+    for number, fifth in enumerate(r.fifths, 1):
+        busiest = ", ".join(
+            f"{name} {ms:.3f}" for name, ms in sorted(fifth.items()) if name != "events_per_s"
+        )
+        rows.append(
+            (
+                f"fifth {number} of the run",
+                f"{fifth['events_per_s']:,.0f} events/s",
+                f"ms/event: {busiest}",
+            )
+        )
     width = max(len(row[0]) for row in rows)
     value_width = max(len(row[1]) for row in rows)
     table = "\n".join(f"{a:<{width}}  {b:>{value_width}}  {c}" for a, b, c in rows)
