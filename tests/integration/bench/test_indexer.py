@@ -36,6 +36,7 @@ def test_ingest_bench_reports_confirmed_throughput(
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["events"] == 300 and figures["ingest_eps"] > 0
     assert figures["publish_limit_eps"] > 0 and figures["rss_mb"] > 0
+    assert figures["cpu_ms_per_event"]["ingest"] > 0
 
 
 def test_soak_reports_the_slope_of_every_series_of_every_stage(
