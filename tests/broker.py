@@ -17,7 +17,8 @@ from tests.helpers import eventually
 
 @contextmanager
 def channel(settings: Settings) -> Iterator[BlockingChannel]:
-    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url.get_secret_value()))
+    nodes = [pika.URLParameters(url) for url in settings.amqp_urls()]  # pika tries them in turn
+    connection = pika.BlockingConnection(nodes)
     try:
         yield connection.channel()
     finally:

@@ -142,8 +142,55 @@ def settings(services: ServiceUrls, monkeypatch: pytest.MonkeyPatch) -> Iterator
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = Settings()
+    ISSUED.append(settings)
     yield settings
     asyncio.run(remove_everything(settings))
+
+
+ISSUED: list[Settings] = []  # every namespace handed out this session, checked at its end
+
+
+def _leftovers(settings: Settings) -> list[str]:
+    """Queues, exchanges and indices still under a test's prefix (its fixture should have
+    removed them all, also when the test failed); removed here, and named."""
+    import httpx
+    from elasticsearch import Elasticsearch
+
+    from consumers.broker.leftovers import management_api
+    from consumers.store.elastic import client_options
+
+    prefix, found = settings.name_prefix, []
+    base, auth, _ = management_api(settings)
+    with httpx.Client(base_url=base, auth=auth, timeout=30) as api:
+        for kind in ("queues", "exchanges"):
+            for entity in api.get(f"/api/{kind}/%2F", params={"columns": "name"}).json():
+                if str(entity["name"]).startswith(prefix):
+                    found.append(f"{kind[:-1]} {entity['name']}")
+                    api.delete(f"/api/{kind}/%2F/{entity['name']}")
+    with Elasticsearch(**client_options(settings)) as es:
+        for index in es.options(ignore_status=404).indices.get(index=f"{prefix}*") or {}:
+            found.append(f"index {index}")
+            es.options(ignore_status=404).indices.delete(index=index)
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A long test day must not wear the shared broker out (it once wedged under 323 queues left
+    by interrupted runs): whatever a test's namespace left behind fails the session, by name.
+    And a fuzz run that checked too few inputs fails too."""
+    _too_few_fuzz_inputs(session, exitstatus)
+    if not ISSUED:
+        return
+    left = []
+    try:
+        for settings in ISSUED:
+            left += _leftovers(settings)
+    except Exception as exc:  # the services are gone: nothing to check against
+        print(f"\n(leftover check skipped: {exc!r})")
+        return
+    if left:
+        print(f"\n{len(left)} thing(s) left behind by test namespaces (now removed): {left[:20]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)
@@ -155,11 +202,16 @@ def _logs_follow_the_current_stderr() -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/integration needs the real services: mark it so (-m integration)."""
+    """Everything under tests/integration needs the real services: mark it so (-m integration);
+    the fault suite under tests/faults too, and it is marked ``faults`` (-m faults)."""
     integration = Path(__file__).parent / "integration"
+    faults = Path(__file__).parent / "faults"
     for item in items:
         if integration in item.path.parents:
             item.add_marker(pytest.mark.integration)
+        elif faults in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.faults)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -177,7 +229,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{count:>9,}  {name}")
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+def _too_few_fuzz_inputs(session: pytest.Session, exitstatus: int) -> None:
     """`make test-fuzz` sets AUTHSTREAM_FUZZ_MIN_INPUTS: fewer checked inputs fail the run."""
     wanted = int(os.environ.get("AUTHSTREAM_FUZZ_MIN_INPUTS") or 0)
     total = sum(fuzz.GENERATED.values())

@@ -61,7 +61,7 @@ def service_pids(amqp_url: str, elasticsearch_url: str) -> dict[str, int]:
     """RabbitMQ's and Elasticsearch's pids, when they run on this machine."""
     found = {}
     for name, url, default in (
-        ("rabbitmq", amqp_url, 5672),
+        ("rabbitmq", amqp_url.split(",")[0], 5672),
         ("elasticsearch", elasticsearch_url.split(",")[0], 9200),
     ):
         parts = urlsplit(url)

@@ -15,43 +15,58 @@ The last line printed is one JSON object with every figure.
 """
 
 import asyncio
-import io
+import contextlib
 import json
 import os
-import random
 import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import orjson
 from elasticsearch import AsyncElasticsearch
-from elasticsearch.helpers import async_bulk
 
+from consumers.bench.cpu import CpuMeter, cpu_seconds, service_pids
+from consumers.bench.workfile import (
+    prepare_bulk_bodies,
+    read_bodies,
+    workload,
+    write_workload,
+)
+from consumers.broker import admin
 from consumers.broker.publisher import open_publisher, publish_stream
 from consumers.cli.setup import remove_everything, run_setup
 from consumers.core.names import Names
 from consumers.core.settings import Settings
-from consumers.demo.synthetic import synthetic_event, synthetic_user
 from consumers.pipeline.decode import decode_event
 from consumers.profile.facts import Taxonomy
 from consumers.profile.fold import fold
 from consumers.profile.model import Profile
-from consumers.stages.index import event_document
+from consumers.stages.catalog import enabled_stages
 from consumers.store import elastic
 from schemas import Event
 
-TARGETS = {"ratio_to_limit": 0.7, "speedup_vs_naive": 10.0, "p99_ms": 1500.0, "rss_mb": 300.0}
+TARGETS = {
+    "ratio_to_limit": 0.7,
+    "speedup_vs_naive": 10.0,
+    "p99_ms": 1500.0,
+    "rss_mb": 300.0,
+    "harness_mb": 1024.0,
+}
+# CPU per event (ms) of the index stage and of the publish path (the load generator publishes as
+# `authstream publish` does), read from /proc during the pipeline run (issue 15).
+CPU_TARGETS = {"index": 0.25, "load generator": 0.10}
 POLL_S = 0.05  # searchability polls: the resolution of the latency figures
 # Scraping /metrics costs the worker CPU; twice a second is plenty to see it finish.
 SETTLED_POLL_S = 0.5
@@ -75,32 +90,12 @@ class BenchResult:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    drained_s: float  # until every enabled stage's queue was empty too
+    cpu_ms_per_event: dict[str, float]  # per process, during the pipeline run (from /proc)
+    harness_rss_mb: float  # the benchmark process's own peak
+    fifths: list[dict[str, float]]  # events/s and CPU ms per event per process, per fifth
     batch_size: int
     prefetch: int
-
-
-def workload(total: int, seed: int = 11) -> list[dict[str, Any]]:
-    """``total`` envelopes: one in five a signup, the rest logins of users who signed up before."""
-    rng = random.Random(seed)
-    run = uuid.uuid4().hex[:8]  # fresh event ids every run
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
-    users: list[tuple[dict[str, Any], str]] = []
-    events = []
-    for i in range(total):
-        at = start + timedelta(seconds=i)
-        if i % 5 == 0 or not users:
-            user, connection = synthetic_user(rng, len(users), at)
-            user |= {"logins_count": 1, "created_at": at.isoformat()}
-            users.append((user, connection))
-            kind = "auth.signup"
-        else:
-            slot = rng.randrange(len(users))
-            user, connection = users[slot]
-            user = user | {"logins_count": user["logins_count"] + 1, "last_login": at.isoformat()}
-            users[slot] = (user, connection)
-            kind = "auth.login"
-        events.append(synthetic_event(f"{run}/{i}", kind, at, user, connection))
-    return events
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -138,7 +133,9 @@ def with_prefix(settings: Settings, prefix: str) -> Settings:
 async def throwaway_setups(settings: Settings, *phases: str) -> AsyncIterator[dict[str, Settings]]:
     """Settings per phase, each under a fresh prefix, set up now and removed when done."""
     run = uuid.uuid4().hex[:6]
-    prefixed = {phase: with_prefix(settings, f"bench{run}-{phase}-") for phase in phases}
+    # Under the configured prefix: a test (or a tenant) finds and owns what its benchmark makes.
+    base = settings.name_prefix
+    prefixed = {phase: with_prefix(settings, f"{base}bench{run}-{phase}-") for phase in phases}
     try:
         for phase_settings in prefixed.values():
             await run_setup(phase_settings)
@@ -203,51 +200,43 @@ async def _wait_for_settled(port: int, count: int, process: subprocess.Popen[byt
             await asyncio.sleep(SETTLED_POLL_S)
 
 
-def _same_writes(
-    events: list[Event], names: Names, batch_size: int, taxonomy: Taxonomy
-) -> list[dict[str, Any]]:
-    """The indexer's writes for these events: every event, one profile per user per batch."""
-    now = datetime.now(UTC)
-    profiles: dict[str, Profile] = {}
-    actions: list[dict[str, Any]] = []
-    for start in range(0, len(events), batch_size):
-        by_user: dict[str, list[Event]] = defaultdict(list)
-        for event in events[start : start + batch_size]:
-            by_user[event.user.user_id].append(event)
-            actions.append(
-                {
-                    "_op_type": "create",
-                    "_index": names.events_stream,
-                    "_id": event.event_id,
-                    "_source": event_document(event, now),
-                }
-            )
-        for user_id, batch in by_user.items():
-            profiles[user_id], _ = fold(profiles.get(user_id), batch, taxonomy, now)
-            actions.append(
-                {
-                    "_op_type": "index",
-                    "_index": names.users_alias,
-                    "_id": user_id,
-                    "_source": profiles[user_id].document(),
-                }
-            )
-    return actions
+async def _wait_for_all_settled(
+    workers: list[tuple[subprocess.Popen[bytes], int]], count: int
+) -> None:
+    """Until the index stage's processes together have settled ``count`` messages."""
+    deadline = time.monotonic() + 1_800
+    async with httpx.AsyncClient(timeout=5) as client:
+        while sum([await _settled(client, port) for _, port in workers]) < count:
+            for process, _ in workers:
+                if process.poll() is not None:
+                    raise RuntimeError(f"a worker exited with status {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not finish within 30 minutes")
+            await asyncio.sleep(SETTLED_POLL_S)
 
 
-async def limit_baseline(settings: Settings, events: list[Event]) -> float:
+async def limit_baseline(settings: Settings, workload_file: Path, scratch: Path) -> float:
+    """The indexer's writes for the workload, prepared into bulk bodies before the clock starts
+    (on disk: the harness stays small), then sent one indexer batch per request."""
     names = Names(settings.name_prefix)
-    actions = _same_writes(events, names, settings.batch_size, Taxonomy.load())
+    bodies = scratch / "limit-bodies.bin"
+    events = prepare_bulk_bodies(
+        workload_file, bodies, names, settings.batch_size, settings.max_event_bytes
+    )
+    failed = 0
     async with elastic.connect(settings) as es:
-        started = time.perf_counter()
-        # One request per indexer batch: its events plus at most one profile per event.
-        _, errors = await async_bulk(
-            es, actions, chunk_size=2 * settings.batch_size, raise_on_error=False, stats_only=True
-        )
-        seconds = time.perf_counter() - started
-    if errors:
-        raise RuntimeError(f"the limit baseline had {errors} failed writes")
-    return len(events) / seconds
+        with bodies.open("rb") as source:
+            started = time.perf_counter()
+            for body in read_bodies(source):
+                answer = await es.bulk(
+                    operations=cast(Any, body),  # a prepared NDJSON body is sent as it is
+                    filter_path="errors",
+                )
+                failed += bool(answer.get("errors"))
+            seconds = time.perf_counter() - started
+    if failed:
+        raise RuntimeError(f"the limit baseline had {failed} bulk requests with failed writes")
+    return events / seconds
 
 
 async def naive_baseline(settings: Settings, events: list[Event]) -> float:
@@ -267,19 +256,110 @@ async def naive_baseline(settings: Settings, events: list[Event]) -> float:
         return len(documents) / (time.perf_counter() - started)
 
 
-async def pipeline(settings: Settings, lines: list[bytes]) -> tuple[float, float]:
-    """Events/s from the first publish until the worker acked the last event, and its peak RSS."""
-    body = b"\n".join(lines)
-    with worker_process(settings) as (process, port):
-        await _wait_for_settled(port, 0, process)  # listening
+@dataclass
+class PipelineRun:
+    seconds: float  # first publish → the index stage acked the last event
+    drained_seconds: float  # → every enabled stage's queue was empty as well
+    rss_mb: float  # the index stage's peak
+    cpu_ms_per_event: dict[str, float]
+    # The run in fifths (by events settled): events/s and CPU per event of each process in each,
+    # which shows what grows as the indices grow (a long run is slower than a short one).
+    fifths: list[dict[str, float]]
+
+
+TRACE_EVERY_S = 5.0
+
+
+async def _trace(
+    pids: Mapping[str, int],
+    workers: list[tuple[subprocess.Popen[bytes], int]],
+    into: list[tuple[float, int, dict[str, float]]],
+) -> None:
+    """Every few seconds: when, how many events settled, each process's CPU so far."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            settled = sum([await _settled(client, port) for _, port in workers])
+            cpu = {name: s for name, pid in pids.items() if (s := cpu_seconds(pid)) is not None}
+            into.append((time.perf_counter(), settled, cpu))
+            await asyncio.sleep(TRACE_EVERY_S)
+
+
+def phases_of(
+    trace: list[tuple[float, int, dict[str, float]]], total: int
+) -> list[dict[str, float]]:
+    """Events/s and CPU ms per event per process, for each fifth of the run."""
+    fifths: list[dict[str, float]] = []
+    start = trace[0] if trace else None
+    for fifth in range(1, 6):
+        end = next((t for t in trace if t[1] >= total * fifth // 5), trace[-1] if trace else None)
+        if start is None or end is None or end[1] <= start[1]:
+            continue
+        events = end[1] - start[1]
+        figures = {"events_per_s": round(events / max(end[0] - start[0], 1e-9), 1)}
+        for name, spent in end[2].items():
+            if name in start[2]:
+                figures[name] = round((spent - start[2][name]) * 1000 / events, 3)
+        fifths.append(figures)
+        start = end
+    return fifths
+
+
+async def _drained(settings: Settings, stages: list[str]) -> None:
+    names = Names(settings.name_prefix)
+    async with admin.connect(settings, name="bench drain check") as connection:
+        while True:
+            loads = [await admin.queue_load(connection, names.work_queue(s)) for s in stages]
+            if all(ready == 0 for ready, _ in loads):
+                return
+            await asyncio.sleep(SETTLED_POLL_S)
+
+
+async def pipeline(
+    settings: Settings, workload_file: Path, total: int, index_workers: int = 1
+) -> PipelineRun:
+    """Events/s from the first publish until the index stage acked the last event, and the CPU
+    each process spent per event (read from /proc) until every enabled stage was done. With
+    ``index_workers`` > 1 the index stage runs as that many competing processes (scale-out);
+    its CPU is their sum."""
+    others = [spec.name for spec in enabled_stages(settings) if spec.name != "index"]
+    services = service_pids(settings.amqp_urls()[0], settings.elasticsearch_url)
+    with contextlib.ExitStack() as stack:
+        workers = [stack.enter_context(worker_process(settings)) for _ in range(index_workers)]
+        stages = {
+            name: stack.enter_context(authstream_process(settings, ["run", "--stage", name]))
+            for name in others
+        }
+        for each, each_port in workers:
+            await _wait_for_settled(each_port, 0, each)  # listening
+        meter = CpuMeter(
+            {"load generator": os.getpid(), **services}
+            | {f"index#{n}": each.pid for n, (each, _) in enumerate(workers, 1)}
+            | {name: p.pid for name, p in stages.items()}
+        ).start()
+        trace: list[tuple[float, int, dict[str, float]]] = []
+        size = workload_file.stat().st_size  # noqa: ASYNC240 (one stat, before the clock)
         started = time.perf_counter()
-        report = await publish_stream(io.BytesIO(body), settings, total_bytes=len(body))
+        with workload_file.open("rb") as stream:  # read as it is published
+            report = await publish_stream(stream, settings, total_bytes=size)
         if not report.ok:
             raise RuntimeError(f"{len(report.failures)} events were not published")
-        await _wait_for_settled(port, len(lines), process)
+        tracing = asyncio.create_task(_trace(meter.pids, workers, trace))
+        try:
+            await _wait_for_all_settled(workers, total)
+        finally:
+            tracing.cancel()
+        cpu_now = {n: s for n, pid in meter.pids.items() if (s := cpu_seconds(pid)) is not None}
+        trace.append((time.perf_counter(), total, cpu_now))  # the last fifth ends here
         seconds = time.perf_counter() - started
-        rss = peak_rss_mb(process.pid)
-    return seconds, rss
+        await _drained(settings, others)
+        drained = time.perf_counter() - started
+        meter.stop()
+        rss = max(peak_rss_mb(each.pid) for each, _ in workers)
+    per_event = meter.per_event_ms(total)
+    per_event["index"] = round(sum(v for k, v in per_event.items() if k.startswith("index#")), 3)
+    if index_workers == 1:
+        per_event = {k: v for k, v in per_event.items() if not k.startswith("index#")}
+    return PipelineRun(seconds, drained, rss, per_event, phases_of(trace, total))
 
 
 async def _searchable(
@@ -345,29 +425,32 @@ async def run_bench(
     latency_seconds: int,
     naive_events: int,
     say: Any = print,
+    index_workers: int = 1,
 ) -> BenchResult:
-    say(f"generating {total:,} events (20% signups) ...")
-    envelopes = workload(total)
-    lines = [orjson.dumps(e) for e in envelopes]
-    events = [decode_event(line, settings.max_event_bytes) for line in lines]
-    latency_lines = [orjson.dumps(e) for e in workload(rate * latency_seconds, seed=12)]
-    async with throwaway_setups(settings, "limit", "pipe", "lat", "naive") as phases:
-        say("limit baseline: the same writes straight from memory with the bulk helper ...")
-        limit_eps = await limit_baseline(phases["limit"], events)
-        say("pipeline: publish → RabbitMQ → authstream run → Elasticsearch → ack ...")
-        seconds, rss = await pipeline(phases["pipe"], lines)
-        say(f"latency: {rate:,} events/s offered for {latency_seconds} s ...")
-        latencies = await latency(phases["lat"], latency_lines, rate)
-        say(f"naive baseline: one request per event, {naive_events:,} events ...")
-        naive_eps = await naive_baseline(phases["naive"], events[:naive_events])
-    throughput = total / seconds
+    with tempfile.TemporaryDirectory(prefix="authstream-bench-") as scratch:
+        say(f"generating {total:,} events (20% signups) into a file ...")
+        workload_file = write_workload(Path(scratch) / "events.jsonl", total)
+        with workload_file.open("rb") as head:
+            first = [line.rstrip(b"\n") for _, line in zip(range(naive_events), head, strict=False)]
+        naive = [decode_event(line, settings.max_event_bytes) for line in first]
+        latency_lines = [orjson.dumps(e) for e in workload(rate * latency_seconds, seed=12)]
+        async with throwaway_setups(settings, "limit", "pipe", "lat", "naive") as phases:
+            say("limit baseline: the same writes, prepared before the clock starts, in bulks ...")
+            limit_eps = await limit_baseline(phases["limit"], workload_file, Path(scratch))
+            say("pipeline: publish → RabbitMQ → authstream run → Elasticsearch → ack ...")
+            run = await pipeline(phases["pipe"], workload_file, total, index_workers)
+            say(f"latency: {rate:,} events/s offered for {latency_seconds} s ...")
+            latencies = await latency(phases["lat"], latency_lines, rate)
+            say(f"naive baseline: one request per event, {naive_events:,} events ...")
+            naive_eps = await naive_baseline(phases["naive"], naive)
+    throughput = total / run.seconds
     return BenchResult(
         events=total,
         throughput_eps=round(throughput, 1),
-        pipeline_s=round(seconds, 2),
-        rss_mb=round(rss, 1),
+        pipeline_s=round(run.seconds, 2),
+        rss_mb=round(run.rss_mb, 1),
         limit_eps=round(limit_eps, 1),
-        ratio_to_limit=round(throughput / limit_eps, 3),
+        ratio_to_limit=round(throughput / limit_eps, 4),
         naive_eps=round(naive_eps, 1),
         naive_events=naive_events,
         speedup_vs_naive=round(throughput / naive_eps, 1),
@@ -377,6 +460,10 @@ async def run_bench(
         p95_ms=round(percentile(latencies, 95), 1),
         p99_ms=round(percentile(latencies, 99), 1),
         max_ms=round(latencies[-1], 1) if latencies else float("nan"),
+        drained_s=round(run.drained_seconds, 2),
+        cpu_ms_per_event=run.cpu_ms_per_event,
+        fifths=run.fifths,
+        harness_rss_mb=round(peak_rss_mb(os.getpid()), 1),
         batch_size=settings.batch_size,
         prefetch=settings.prefetch,
     )
@@ -395,9 +482,9 @@ def format_result(r: BenchResult) -> str:
             f"batch {r.batch_size}, prefetch {r.prefetch}",
         ),
         (
-            "limit baseline (bulk helper, from memory)",
+            "limit baseline (prepared bulk bodies)",
             f"{r.limit_eps:,.0f} events/s",
-            "same writes, no queue, no validation",
+            "same writes, serialized before the clock starts; no queue, no validation",
         ),
         (
             "naive baseline (one request per event)",
@@ -428,7 +515,31 @@ def format_result(r: BenchResult) -> str:
             f"{r.rss_mb:.0f} MB",
             f"target ≤ {TARGETS['rss_mb']:.0f} MB: {_verdict(r.rss_mb <= TARGETS['rss_mb'])}",
         ),
+        (
+            "benchmark harness peak RSS",
+            f"{r.harness_rss_mb:.0f} MB",
+            f"target ≤ {TARGETS['harness_mb']:.0f} MB: "
+            f"{_verdict(r.harness_rss_mb <= TARGETS['harness_mb'])}",
+        ),
     ]
+    for process, ms in sorted(r.cpu_ms_per_event.items(), key=lambda item: -item[1]):
+        target = CPU_TARGETS.get(process)
+        verdict = f"target ≤ {target} ms: {_verdict(ms <= target)}" if target else ""
+        rows.append((f"CPU per event: {process}", f"{ms:.3f} ms", verdict))
+    # Per index process too (index#1, ...) when there are several: their sum is "index".
+    total = sum(v for k, v in r.cpu_ms_per_event.items() if not k.startswith("index#"))
+    rows.append(("CPU per event: all processes", f"{total:.3f} ms", f"drained in {r.drained_s} s"))
+    for number, fifth in enumerate(r.fifths, 1):
+        busiest = ", ".join(
+            f"{name} {ms:.3f}" for name, ms in sorted(fifth.items()) if name != "events_per_s"
+        )
+        rows.append(
+            (
+                f"fifth {number} of the run",
+                f"{fifth['events_per_s']:,.0f} events/s",
+                f"ms/event: {busiest}",
+            )
+        )
     width = max(len(row[0]) for row in rows)
     value_width = max(len(row[1]) for row in rows)
     table = "\n".join(f"{a:<{width}}  {b:>{value_width}}  {c}" for a, b, c in rows)

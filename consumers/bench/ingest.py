@@ -9,6 +9,7 @@ The baseline is the broker-side limit: the same events sent by ``authstream publ
 import asyncio
 import io
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 import httpx
 import orjson
 
+from consumers.bench.cpu import CpuMeter, service_pids
 from consumers.bench.indexer import (
     authstream_process,
     free_port,
@@ -45,6 +47,7 @@ class IngestResult:
     publish_limit_eps: float
     ratio_to_limit: float
     rss_mb: float
+    cpu_ms_per_event: dict[str, float]  # ingest, the load generator, RabbitMQ (from /proc)
 
 
 def log_records(count: int) -> list[dict[str, object]]:
@@ -95,8 +98,12 @@ async def _send_all(url: str, batches: list[bytes], senders: int) -> tuple[float
 
 
 async def _measure(
-    server: subprocess.Popen[bytes], port: int, batches: list[bytes], senders: int
-) -> tuple[float, list[float], float]:
+    settings: Settings,
+    server: subprocess.Popen[bytes],
+    port: int,
+    batches: list[bytes],
+    senders: int,
+) -> tuple[float, list[float], float, dict[str, float]]:
     async with httpx.AsyncClient() as client:
         deadline = time.monotonic() + 30
         while True:
@@ -108,8 +115,12 @@ async def _measure(
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("authstream ingest did not start")
             await asyncio.sleep(0.1)
+    services = service_pids(settings.amqp_urls()[0], settings.elasticsearch_url)
+    services.pop("elasticsearch", None)  # ingest does not touch it
+    meter = CpuMeter({"load generator": os.getpid(), "ingest": server.pid, **services}).start()
     seconds, latencies = await _send_all(f"http://127.0.0.1:{port}/auth0/logs", batches, senders)
-    return seconds, latencies, peak_rss_mb(server.pid)
+    meter.stop()
+    return seconds, latencies, peak_rss_mb(server.pid), meter.per_event_ms(len(batches) * BATCH)
 
 
 async def run_ingest_bench(settings: Settings, events: int, senders: int) -> IngestResult:
@@ -123,7 +134,9 @@ async def run_ingest_bench(settings: Settings, events: int, senders: int) -> Ing
         with authstream_process(
             phases["in"], ["ingest", "--port", str(port)], AUTHSTREAM_INGEST_TOKEN=TOKEN
         ) as server:
-            seconds, latencies, rss = await _measure(server, port, batches, senders)
+            seconds, latencies, rss, cpu = await _measure(
+                phases["in"], server, port, batches, senders
+            )
         lines = b"\n".join(orjson.dumps(envelope_from(r)) for r in records)
         started = time.perf_counter()
         await publish_stream(io.BytesIO(lines), phases["lim"])
@@ -139,6 +152,7 @@ async def run_ingest_bench(settings: Settings, events: int, senders: int) -> Ing
         publish_limit_eps=round(limit, 1),
         ratio_to_limit=round(eps / limit, 3),
         rss_mb=round(rss, 1),
+        cpu_ms_per_event=cpu,
     )
 
 
@@ -153,6 +167,8 @@ def format_ingest(r: IngestResult) -> str:
             f"  publish-path baseline  {r.publish_limit_eps:>9,.0f} events/s  "
             f"(authstream publish, no HTTP); ratio {r.ratio_to_limit:.2f}",
             f"  ingest peak RSS        {r.rss_mb:>9.0f} MB",
+            "  CPU per event          "
+            + ", ".join(f"{name} {ms:.3f} ms" for name, ms in r.cpu_ms_per_event.items()),
             json.dumps(asdict(r)),
         ]
     )

@@ -151,7 +151,7 @@ async def entry_latency(
     ):
         await publish_stream(io.BytesIO(signups), settings, total_bytes=len(signups))
         await _drained(settings, ["index", "segments"], time.monotonic() + 600)
-        connection = await aio_pika.connect(settings.amqp_url.get_secret_value())
+        connection = await aio_pika.connect(settings.amqp_urls()[0])
         lost: list[object] = []
         connection.close_callbacks.add(lambda *reason: lost.append(reason))
         async with connection:

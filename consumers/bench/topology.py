@@ -19,8 +19,8 @@ from consumers.bench.indexer import (
     _wait_for_settled,
     throwaway_setups,
     worker_process,
-    workload,
 )
+from consumers.bench.workfile import workload
 from consumers.broker import admin
 from consumers.broker.publisher import publish_stream
 from consumers.core.names import Names

@@ -11,16 +11,18 @@ from typing import Literal
 import aio_pika
 import aiormq.exceptions
 from aio_pika.abc import AbstractConnection
+from pydantic import SecretStr
 
 from consumers.broker.link import (
     CONNECT_TIMEOUT_S,
     credentials_rejected,
+    nodes_in_turn,
     topology_missing,
     unreachable,
     vhost_of,
     vhost_refused,
 )
-from consumers.core.errors import ConfigurationError, TopologyConflict
+from consumers.core.errors import BrokerUnavailable, ConfigurationError, TopologyConflict
 from consumers.core.settings import Settings
 
 _INEQUIVALENT = re.compile(
@@ -101,13 +103,18 @@ async def queue_load(connection: AbstractConnection, name: str) -> tuple[int, in
 async def connect(
     settings: Settings, *, name: str = "authstream"
 ) -> AsyncIterator[AbstractConnection]:
-    """An open connection for the duration of the block."""
-    with broker_errors(settings):
-        connection = await aio_pika.connect(
-            settings.amqp_url.get_secret_value(),
-            timeout=CONNECT_TIMEOUT_S,
-            client_properties={"connection_name": name},
-        )
+    """An open connection for the duration of the block, to the first node that answers."""
+    urls = nodes_in_turn(settings.amqp_urls())
+    for number, url in enumerate(urls, 1):
+        try:
+            with broker_errors(settings.model_copy(update={"amqp_url": SecretStr(url)})):
+                connection = await aio_pika.connect(
+                    url, timeout=CONNECT_TIMEOUT_S, client_properties={"connection_name": name}
+                )
+            break
+        except BrokerUnavailable:
+            if number == len(urls):
+                raise
     try:
         yield connection
     finally:

@@ -36,7 +36,7 @@ class Leftover:
 
 def management_api(settings: Settings) -> tuple[str, tuple[str, str], str]:
     """Base URL, credentials and vhost of the management API for this broker."""
-    amqp = urlsplit(settings.amqp_url.get_secret_value())
+    amqp = urlsplit(settings.amqp_urls()[0])
     vhost = amqp.path[1:] if len(amqp.path) > 1 else "/"
     credentials = (amqp.username or "guest", amqp.password or "guest")
     base = settings.rabbitmq_management_url or f"http://{amqp.hostname}:{MANAGEMENT_PORT}"

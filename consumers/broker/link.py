@@ -18,6 +18,7 @@ means.
 
 import asyncio
 import contextlib
+import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from pika.frame import Method
 from pika.spec import Basic, BasicProperties
 
 from consumers.core.errors import BrokerUnavailable, ConfigurationError, PublishRefused
-from consumers.core.settings import Settings
+from consumers.core.settings import Settings, redact_url
 
 CONNECT_TIMEOUT_S = 10.0
 # A broker under a memory or disk alarm blocks publishers; give up on it after this long.
@@ -172,12 +173,35 @@ class ConfirmChannel:
                 future.set_exception(BrokerUnavailable(self._lost))
 
 
+def nodes_in_turn(urls: list[str]) -> list[str]:
+    """A cluster's URLs from a random one on, wrapping around: each process tries every node,
+    and a cluster's connections spread over its nodes instead of all landing on the first."""
+    start = random.randrange(len(urls))
+    return urls[start:] + urls[:start]
+
+
 async def open_connection(settings: Settings, name: str) -> AsyncioConnection:
-    """An open connection named ``name``; BrokerUnavailable or ConfigurationError if not."""
-    where = settings.amqp_url_redacted
+    """An open connection named ``name`` to the broker, or to the first node of a cluster that
+    answers (``AUTHSTREAM_AMQP_URL`` lists them); BrokerUnavailable or ConfigurationError if
+    none does. Rejected credentials stop the search: every node has the same users."""
+    failures: list[BrokerUnavailable] = []
+    for url in nodes_in_turn(settings.amqp_urls()):
+        try:
+            return await _open_one(url, name)
+        except BrokerUnavailable as exc:
+            failures.append(exc)
+    if len(failures) == 1:
+        raise failures[0]
+    raise BrokerUnavailable(
+        f"no RabbitMQ node answered ({len(failures)} tried): " + "; ".join(map(str, failures))
+    )
+
+
+async def _open_one(url: str, name: str) -> AsyncioConnection:
+    where = redact_url(url)
     loop = asyncio.get_running_loop()
     opened: asyncio.Future[AsyncioConnection] = loop.create_future()
-    parameters = pika.URLParameters(settings.amqp_url.get_secret_value())
+    parameters = pika.URLParameters(url)
     parameters.client_properties = {"connection_name": name}
     parameters.connection_attempts = 1
     parameters.socket_timeout = CONNECT_TIMEOUT_S

@@ -106,9 +106,20 @@ def cmd_dlq(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from consumers.bench.interrupt import Interrupted
+
+    try:
+        return _bench(args, settings)
+    except Interrupted as exc:
+        _err(f"interrupted ({exc}): the benchmark's namespaces were removed")
+        return 130
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: benchmark-only code stays off every other command's startup.
     from consumers.bench.indexer import format_result, run_bench
     from consumers.bench.ingest import format_ingest, run_ingest_bench
+    from consumers.bench.interrupt import run_interruptible
 
     def say(line: str) -> None:
         print(line, file=sys.stderr)
@@ -117,23 +128,39 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         from consumers.bench.people import format_people, run_people_bench
 
         steps = run_people_bench(settings, args.profiles, args.steps, args.export_members, say)
-        print(format_people(asyncio.run(steps)))
+        print(format_people(run_interruptible(steps)))
         return EXIT_OK
     tune_for_throughput()  # the load is generated as `authstream publish` would
+    if args.suite == "soak":
+        from consumers.bench.soak import format_soak, run_soak
+
+        print(format_soak(run_interruptible(run_soak(settings, args.minutes, args.rate, say))))
+        return EXIT_OK
+    if args.rate is None:
+        args.rate = 1_000
     if args.events is None:
         args.events = {"ingest": 50_000, "topology": 30_000}.get(args.suite, 200_000)
     if args.suite == "ingest":
-        print(format_ingest(asyncio.run(run_ingest_bench(settings, args.events, args.senders))))
+        ingest = run_ingest_bench(settings, args.events, args.senders)
+        print(format_ingest(run_interruptible(ingest)))
         return EXIT_OK
     if args.suite == "topology":
         from consumers.bench.topology import format_topology, run_topology_bench
 
-        runs = asyncio.run(run_topology_bench(settings, args.events))
+        runs = run_interruptible(run_topology_bench(settings, args.events))
         print(format_topology(runs))
         return EXIT_OK
 
-    result = asyncio.run(
-        run_bench(settings, args.events, args.rate, args.latency_seconds, args.naive_events, say)
+    result = run_interruptible(
+        run_bench(
+            settings,
+            args.events,
+            args.rate,
+            args.latency_seconds,
+            args.naive_events,
+            say,
+            args.index_workers,
+        )
     )
     print(format_result(result))
     return EXIT_OK
@@ -216,12 +243,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "suite",
         nargs="?",
-        choices=["indexer", "ingest", "topology", "people"],
+        choices=["indexer", "ingest", "topology", "people", "soak"],
         default="indexer",
     )
     bench.add_argument("--events", type=int, default=None, help="workload (200,000; ingest 50,000)")
     bench.add_argument("--senders", type=int, default=4, help="ingest: concurrent senders (4)")
-    bench.add_argument("--rate", type=int, default=1_000, help="offered load for latency (1,000/s)")
+    bench.add_argument(
+        "--rate",
+        type=int,
+        default=None,
+        help="offered load for latency (1,000/s); soak: events/s (half the measured maximum)",
+    )
+    bench.add_argument("--minutes", type=float, default=10.0, help="soak: how long (10)")
+    bench.add_argument(
+        "--index-workers", type=int, default=1, help="index stage processes in the pipeline (1)"
+    )
     bench.add_argument("--latency-seconds", type=int, default=15, help="latency run length (15)")
     bench.add_argument("--naive-events", type=int, default=2_000, help="naive baseline size")
     bench.add_argument("--profiles", type=int, default=1_000_000, help="people: profiles loaded")

@@ -84,6 +84,11 @@ def collect_sources(text: str) -> dict[str, str]:
     return sources
 
 
+def split_urls(text: str) -> list[str]:
+    """``a,b`` → ``[a, b]``: several nodes of one service, as the URL settings take them."""
+    return [url.strip() for url in text.split(",") if url.strip()]
+
+
 class Settings(BaseSettings):
     """Every knob authstream has. Environment variable: ``AUTHSTREAM_`` + field name in capitals."""
 
@@ -92,7 +97,8 @@ class Settings(BaseSettings):
     # Connections
     amqp_url: SecretStr = Field(
         default=SecretStr("amqp://guest:guest@127.0.0.1:5672/"),
-        description="RabbitMQ URL (amqps:// in production); holds a password, so it is secret.",
+        description="RabbitMQ URL (amqps:// in production); holds a password, so it is secret. "
+        "A cluster: the nodes' URLs, comma-separated; a connection tries them in turn.",
     )
     elasticsearch_url: str = Field(
         default="http://127.0.0.1:9200", description="Elasticsearch URL(s), comma-separated."
@@ -377,7 +383,11 @@ class Settings(BaseSettings):
     @field_validator("amqp_url")
     @classmethod
     def _parseable_amqp_url(cls, value: SecretStr) -> SecretStr:
-        check_url_credentials(value.get_secret_value(), ("amqp", "amqps"))
+        urls = split_urls(value.get_secret_value())
+        if not urls:
+            raise ValueError("expected a URL starting with amqp:// or amqps://")
+        for url in urls:
+            check_url_credentials(url, ("amqp", "amqps"))
         return value
 
     @field_validator("retry_delays_ms", mode="before")
@@ -428,9 +438,13 @@ class Settings(BaseSettings):
             return value
         return None
 
+    def amqp_urls(self) -> list[str]:
+        """The broker's URLs: one, or a cluster's nodes (connections try them in turn)."""
+        return split_urls(self.amqp_url.get_secret_value())
+
     @property
     def amqp_url_redacted(self) -> str:
-        return redact_url(self.amqp_url.get_secret_value())
+        return ",".join(redact_url(url) for url in self.amqp_urls())
 
     @property
     def elasticsearch_url_redacted(self) -> str:
@@ -446,7 +460,7 @@ class Settings(BaseSettings):
         ]
         if self.collect_keys is not None:  # each write key alone, as a request would carry it
             secrets += list(collect_sources(self.collect_keys.get_secret_value()))
-        for url in [self.amqp_url.get_secret_value(), *self.elasticsearch_url.split(",")]:
+        for url in [*self.amqp_urls(), *self.elasticsearch_url.split(",")]:
             password = urlsplit(url.strip()).password
             if password:
                 secrets += [password, unquote(password)]

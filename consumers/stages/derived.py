@@ -63,8 +63,11 @@ def derived_event(
 
 
 def changed_fields(before: Profile | None, after: Profile) -> list[str]:
-    old = before.document() if before else {}
-    new = after.document()
+    return changed_between(before.document() if before else {}, after.document())
+
+
+def changed_between(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The fields that differ between two profile documents, bookkeeping aside."""
     return sorted(
         k for k in old.keys() | new.keys() if k not in NOT_A_CHANGE and old.get(k) != new.get(k)
     )

@@ -114,6 +114,27 @@ stop() {
   rm -f "$MARKER"
 }
 
+# Wipe the node's state: every index (authstream's and anyone's) and authstream's templates. A node
+# these scripts started and that no longer answers is restarted instead (its data directory is
+# fresh on every start).
+reset() {
+  local base="http://127.0.0.1:$ES_PORT"
+  if healthy; then
+    log "deleting every index and authstream's templates on 127.0.0.1:$ES_PORT"
+    curl -fsS -m 120 -X DELETE "$base/_data_stream/*" >/dev/null 2>&1 || true  # not on every build
+    curl -fsS -m 120 -X DELETE "$base/*?expand_wildcards=open,closed" >/dev/null
+    curl -fsS -m 60 -X DELETE "$base/_index_template/*authstream*" >/dev/null 2>&1 || true
+    curl -fsS -m 60 -X DELETE "$base/_component_template/*authstream*" >/dev/null 2>&1 || true
+    log "Elasticsearch reset"
+  elif [ -f "$MARKER" ]; then
+    log "Elasticsearch does not answer: restarting it on a fresh data directory"
+    stop
+    start
+  else
+    die "Elasticsearch on 127.0.0.1:$ES_PORT does not answer and was not started by these scripts"
+  fi
+}
+
 status() {
   if healthy; then echo "elasticsearch: up (http://127.0.0.1:$ES_PORT)"; else echo "elasticsearch: down"; fi
 }

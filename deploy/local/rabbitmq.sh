@@ -51,6 +51,32 @@ stop() {
   rm -f "$MARKER"
 }
 
+# Wipe the broker's state: every queue, exchange, binding and message (users and vhosts go back to
+# the defaults). A broker that no longer answers its CLI (the wedge of a long test day: hundreds of
+# quorum queues full of messages left by interrupted runs) is killed and its data directory wiped.
+reset() {
+  if ! port_open 127.0.0.1 $AMQP_PORT && ! as_root timeout 20 rabbitmqctl ping >/dev/null 2>&1; then
+    log "RabbitMQ is not running: starting it fresh"
+    start
+    return
+  fi
+  log "resetting RabbitMQ (every queue, exchange and message goes)"
+  if as_root timeout 120 rabbitmqctl stop_app >/dev/null 2>&1 \
+    && as_root timeout 120 rabbitmqctl reset >/dev/null 2>&1 \
+    && as_root timeout 120 rabbitmqctl start_app >/dev/null 2>&1; then
+    as_root rabbitmqctl await_startup --timeout 120 >/dev/null
+    log "RabbitMQ reset"
+    return
+  fi
+  log "RabbitMQ does not answer its CLI: killing it and wiping its data directory"
+  local mnesia=/var/lib/rabbitmq/mnesia pid
+  pid="$(cat "$mnesia/rabbit@$(hostname -s).pid" 2>/dev/null || true)"
+  [ -n "$pid" ] && as_root kill -9 "$pid" 2>/dev/null || true
+  wait_for "RabbitMQ to go" 60 bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$AMQP_PORT) 2>/dev/null"
+  as_root find "$mnesia" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  start
+}
+
 status() {
   if port_open 127.0.0.1 $AMQP_PORT; then echo "rabbitmq: up (amqp://guest:guest@127.0.0.1:$AMQP_PORT/)"; else echo "rabbitmq: down"; fi
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Start (or stop) the real services authstream needs, on this machine, without Docker.
-#   services.sh start | stop | status
+#   services.sh start | stop | status | reset
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 here="$(dirname "${BASH_SOURCE[0]}")"
 
@@ -16,6 +16,8 @@ Services are up. authstream's defaults already point at them:
 URLS
     ;;
   stop) bash "$here/elasticsearch.sh" stop; bash "$here/rabbitmq.sh" stop ;;
+  # Everything the services hold goes: for a broker or node worn out by a long test day.
+  reset) bash "$here/rabbitmq.sh" reset; bash "$here/elasticsearch.sh" reset ;;
   status) bash "$here/rabbitmq.sh" status; bash "$here/elasticsearch.sh" status ;;
-  *) die "usage: services.sh start|stop|status" ;;
+  *) die "usage: services.sh start|stop|status|reset" ;;
 esac

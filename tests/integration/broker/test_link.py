@@ -161,3 +161,44 @@ def test_consuming_a_queue_that_was_never_declared_says_to_run_setup(settings: S
         asyncio.run(scenario())
     assert "no-such-queue-" in str(info.value)
     assert "run `authstream setup` first" in str(info.value)
+
+
+def _dead_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"amqp://guest:guest@127.0.0.1:{s.getsockname()[1]}/"
+
+
+def test_a_list_of_nodes_is_tried_in_turn_until_one_answers(settings: Settings) -> None:
+    """A cluster's URLs, one node down: every connection finds a node that answers, whichever
+    node each process starts from (the order is spread at random)."""
+    live = settings.amqp_urls()[0]
+    cluster = settings.model_copy(update={"amqp_url": SecretStr(f"{_dead_url()},{live}")})
+
+    async def connect_and_close() -> None:
+        connection = await link.open_connection(cluster, "test fail-over")
+        assert connection.is_open
+        await link.close_connection(connection)
+
+    for _ in range(6):  # both starting points are taken with near certainty
+        asyncio.run(connect_and_close())
+
+    async def topology() -> None:
+        from consumers.broker import admin
+
+        async with admin.connect(cluster, name="test fail-over admin") as connection:
+            assert not connection.is_closed
+
+    asyncio.run(topology())
+
+
+def test_when_no_node_answers_the_error_names_every_node_without_passwords(
+    settings: Settings,
+) -> None:
+    nowhere = settings.model_copy(
+        update={"amqp_url": SecretStr(f"{_dead_url()},{_dead_url().replace('guest@', 'Pa55-x@')}")}
+    )
+    with pytest.raises(BrokerUnavailable) as raised:
+        asyncio.run(link.open_connection(nowhere, "test"))
+    assert "no RabbitMQ node answered (2 tried)" in str(raised.value)
+    assert "Pa55-x" not in str(raised.value)

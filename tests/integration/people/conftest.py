@@ -12,7 +12,7 @@ from consumers.cli.main import main
 from consumers.cli.setup import remove_everything
 from consumers.core.settings import Settings
 from tests import search
-from tests.conftest import ServiceUrls
+from tests.conftest import ISSUED, ServiceUrls
 from tests.helpers import dumps, envelope, eventually
 from tests.workers import running
 
@@ -113,6 +113,7 @@ def tenant(services: ServiceUrls, tmp_path_factory: pytest.TempPathFactory) -> I
         }.items():
             patch.setenv(key, value)
         settings = Settings()
+        ISSUED.append(settings)  # checked for leftovers at the end of the session
         try:
             assert main(["setup"]) == 0
             path = tmp_path_factory.mktemp("tenant") / "events.jsonl"

@@ -30,7 +30,7 @@ from consumers.segments import export as engine
 from consumers.segments.columns import DEFAULT_COLUMNS
 from consumers.store.elastic import client_options
 from tests import search
-from tests.conftest import ServiceUrls
+from tests.conftest import ISSUED, ServiceUrls
 from tests.proxy import proxy_to
 
 MEMBERS, OTHERS = 2_500, 100
@@ -91,6 +91,7 @@ def members(services: ServiceUrls) -> Iterator[Settings]:
         }.items():
             patch.setenv(key, value)
         settings = Settings()
+        ISSUED.append(settings)  # checked for leftovers at the end of the session
         try:
             assert main(["setup"]) == 0
             load(settings, 0, MEMBERS)

@@ -1,6 +1,7 @@
 """The benchmarks measure what they say (correctness of the harness, not timing)."""
 
-from consumers.bench.indexer import done_messages, percentile, workload
+from consumers.bench.indexer import done_messages, percentile
+from consumers.bench.workfile import workload
 
 
 def test_the_workload_is_one_signup_in_five_then_logins_of_known_users() -> None:

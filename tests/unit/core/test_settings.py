@@ -102,3 +102,18 @@ def test_an_elasticsearch_password_is_redacted_and_masked_in_logs() -> None:
     settings = Settings(elasticsearch_url="https://elastic:p%40ss-word9@es1:9200,http://es2:9200")
     assert settings.elasticsearch_url_redacted == "https://elastic:***@es1:9200,http://es2:9200"
     assert {"p%40ss-word9", "p@ss-word9"} <= set(settings.secret_values())
+
+
+def test_a_cluster_is_a_comma_separated_list_of_amqp_urls_each_checked_and_redacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "AUTHSTREAM_AMQP_URL", "amqp://u:s3cret-1@mq1:5672/, amqp://u:s3cret-2@mq2:5672/"
+    )
+    settings = Settings()
+    assert settings.amqp_urls() == ["amqp://u:s3cret-1@mq1:5672/", "amqp://u:s3cret-2@mq2:5672/"]
+    assert settings.amqp_url_redacted == "amqp://u:***@mq1:5672/,amqp://u:***@mq2:5672/"
+    assert {"s3cret-1", "s3cret-2"} <= set(settings.secret_values())
+    monkeypatch.setenv("AUTHSTREAM_AMQP_URL", "amqp://u:pw@mq1/,http://mq2/")
+    with pytest.raises(ValidationError, match="amqp://"):
+        Settings()

@@ -1,0 +1,168 @@
+"""``authstream bench soak``: the pipeline at half its measured maximum for a long while (10 minutes
+by default), watched for what only shows over time: memory that grows, a backlog that builds up,
+file descriptors or connections that leak.
+
+Every enabled stage runs as its own ``authstream run`` process. First a burst of events measures
+the maximum throughput (unless ``--rate`` is given); then events are offered at half of it, and
+every few seconds each process's resident memory, open file descriptors and sockets are read from
+``/proc``, and the backlog from the stages' queues. The report gives each series' slope (per
+minute, by least squares, after a warm-up); all should be about zero. The last line is JSON.
+"""
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+
+from consumers.bench.indexer import (
+    _wait_for_settled,
+    authstream_process,
+    throwaway_setups,
+    worker_process,
+)
+from consumers.bench.workfile import iter_workload
+from consumers.broker import admin
+from consumers.broker.publisher import open_publisher, publish_stream
+from consumers.core.names import Names
+from consumers.core.settings import Settings
+from consumers.pipeline.decode import decode_event
+from consumers.stages.catalog import enabled_stages
+
+SAMPLE_EVERY_S = 5.0
+WARM_UP_S = 60.0  # caches, pools and the interpreter settle first
+BURST = 20_000
+
+
+def process_sample(pid: int) -> tuple[float, int, int]:
+    """Resident memory (MB), open file descriptors and, of those, sockets."""
+    rss = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+    fds = sockets = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        fds += 1
+        with contextlib.suppress(OSError):
+            sockets += os.readlink(fd).startswith("socket:")
+    return rss, fds, sockets
+
+
+def slope_per_minute(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, value) points, in value per minute."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    if not spread:
+        return 0.0
+    return 60 * sum((t - mean_t) * (v - mean_v) for t, v in points) / spread
+
+
+@dataclass
+class SoakResult:
+    minutes: float
+    rate: float  # offered events/s
+    max_eps: float | None  # measured by the burst (None when --rate was given)
+    published: int
+    slopes: dict[str, float] = field(default_factory=dict)  # series -> per minute
+    first: dict[str, float] = field(default_factory=dict)  # series -> value after warm-up
+    last: dict[str, float] = field(default_factory=dict)
+
+
+async def _backlog(settings: Settings, stages: list[str]) -> int:
+    names = Names(settings.name_prefix)
+    async with admin.connect(settings, name="soak backlog") as connection:
+        return sum([(await admin.queue_load(connection, names.work_queue(s)))[0] for s in stages])
+
+
+async def _burst(settings: Settings, port: int, process: object) -> float:
+    body = b"\n".join(orjson.dumps(e) for e in iter_workload(BURST, seed=21))
+    started = time.perf_counter()
+    await publish_stream(io.BytesIO(body), settings, total_bytes=len(body))
+    await _wait_for_settled(port, BURST, process)  # type: ignore[arg-type]
+    return BURST / (time.perf_counter() - started)
+
+
+async def _offer(settings: Settings, rate: float, seconds: float, sent: list[int]) -> None:
+    async with open_publisher(settings) as publisher:
+        started = time.perf_counter()
+        for number, envelope in enumerate(iter_workload(int(rate * seconds) + 1, seed=22)):
+            due = started + number / rate
+            if (wait := due - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            if time.perf_counter() - started > seconds:
+                break
+            line = orjson.dumps(envelope)
+            await publisher.publish(number, decode_event(line, settings.max_event_bytes), line)
+            sent[0] += 1
+
+
+async def run_soak(
+    settings: Settings, minutes: float, rate: float | None, say: object
+) -> SoakResult:
+    tell = say if callable(say) else print
+    async with throwaway_setups(settings, "soak") as phases:
+        soak = phases["soak"]
+        stages = [spec.name for spec in enabled_stages(soak)]
+        with contextlib.ExitStack() as stack:
+            process, port = stack.enter_context(worker_process(soak))
+            pids = {"index": process.pid}
+            for name in stages:
+                if name != "index":
+                    pids[name] = stack.enter_context(
+                        authstream_process(soak, ["run", "--stage", name])
+                    ).pid
+            await _wait_for_settled(port, 0, process)
+            measured = None
+            if rate is None:
+                tell(f"burst: {BURST:,} events to measure the maximum throughput ...")
+                measured = await _burst(soak, port, process)
+                rate = measured / 2
+            tell(
+                f"soak: {rate:,.0f} events/s for {minutes:g} minutes, sampled every "
+                f"{SAMPLE_EVERY_S:g} s ..."
+            )
+            seconds = minutes * 60
+            sent = [0]
+            offering = asyncio.create_task(_offer(soak, rate, seconds, sent))
+            series: dict[str, list[tuple[float, float]]] = {}
+            started = time.monotonic()
+            while not offering.done():
+                await asyncio.sleep(SAMPLE_EVERY_S)
+                at = time.monotonic() - started
+                for name, pid in pids.items():
+                    rss, fds, sockets = process_sample(pid)
+                    for key, value in (("rss_mb", rss), ("fds", fds), ("sockets", sockets)):
+                        series.setdefault(f"{name} {key}", []).append((at, value))
+                backlog = await _backlog(soak, stages)
+                series.setdefault("backlog (messages)", []).append((at, backlog))
+            await offering
+    result = SoakResult(minutes, round(rate, 1), measured and round(measured, 1), sent[0])
+    for name, points in series.items():
+        settled = [p for p in points if p[0] >= min(WARM_UP_S, seconds / 4)] or points
+        result.slopes[name] = round(slope_per_minute(settled), 3)
+        result.first[name] = round(settled[0][1], 1)
+        result.last[name] = round(settled[-1][1], 1)
+    return result
+
+
+def format_soak(r: SoakResult) -> str:
+    lines = [
+        f"soak: {r.published:,} events at {r.rate:,.0f}/s for {r.minutes:g} min"
+        + (f" (half the measured maximum, {r.max_eps:,.0f}/s)" if r.max_eps else ""),
+        f"  {'series':<32} {'after warm-up':>14} {'at the end':>11} {'slope per minute':>17}",
+    ]
+    for name in sorted(r.slopes):
+        lines.append(
+            f"  {name:<32} {r.first[name]:>14,.1f} {r.last[name]:>11,.1f} {r.slopes[name]:>+17.3f}"
+        )
+    lines.append(json.dumps(asdict(r)))
+    return "\n".join(lines)
