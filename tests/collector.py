@@ -1,8 +1,5 @@
 """`authstream ingest` serving the shop collector, in a subprocess, for integration tests."""
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,9 +7,8 @@ from typing import Any
 import httpx
 import orjson
 
-from consumers.bench.indexer import free_port
 from consumers.core.settings import Settings
-from tests.helpers import eventually
+from tests.ingest_process import ingest_process
 
 KEY_WEB = "web-key-3b9d6c0e8f4a2d71"
 KEY_APP = "app-key-9f2e4b7a1c6d8e05"
@@ -22,36 +18,13 @@ ORIGIN = "https://shop.innovashoes.example"
 @contextmanager
 def collector(settings: Settings, **env: str) -> Iterator[str]:
     """The collector only (no Log Stream token): its base URL while it runs."""
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if k != "AUTHSTREAM_INGEST_TOKEN"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "consumers.cli", "ingest", "--port", str(port)],
-        env=environment
-        | {
-            "AUTHSTREAM_COLLECT_KEYS": f"shop-web:{KEY_WEB},shop-app:{KEY_APP}",
-            "AUTHSTREAM_COLLECT_ORIGINS": ORIGIN,
-            "AUTHSTREAM_COLLECT_TENANT": "innovashoes",
-        }
-        | env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def listening() -> bool:
-        try:
-            httpx.get(f"{url}/healthz", timeout=2)
-            return True
-        except httpx.TransportError:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            return False
-
-    try:
-        eventually(listening, message="collector listening")
+    keys = {
+        "AUTHSTREAM_COLLECT_KEYS": f"shop-web:{KEY_WEB},shop-app:{KEY_APP}",
+        "AUTHSTREAM_COLLECT_ORIGINS": ORIGIN,
+        "AUTHSTREAM_COLLECT_TENANT": "innovashoes",
+    }
+    with ingest_process(keys | env, without=("AUTHSTREAM_INGEST_TOKEN",)) as url:
         yield url
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)
 
 
 def send(

@@ -2,8 +2,9 @@
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from consumers.core.settings import Settings
 from consumers.pipeline.run import run_stages
@@ -12,7 +13,9 @@ from consumers.stages.catalog import CATALOG
 
 
 @contextmanager
-def running(settings: Settings, stages: tuple[str, ...] = ("index",)) -> Iterator[None]:
+def _in_a_thread(work: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> Iterator[None]:
+    """``work(stop)`` on its own event loop in a thread until the block ends; then ``stop`` is set
+    and the thread must end within 30 s. A failure of the work is raised in the test."""
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     failure: list[BaseException] = []
@@ -20,8 +23,7 @@ def running(settings: Settings, stages: tuple[str, ...] = ("index",)) -> Iterato
     def target() -> None:
         asyncio.set_event_loop(loop)
         try:
-            chosen = [CATALOG[name] for name in stages]
-            loop.run_until_complete(run_stages(settings, chosen, stop))
+            loop.run_until_complete(work(stop))
         except BaseException as exc:  # surfaced in the test thread below
             failure.append(exc)
         finally:
@@ -41,31 +43,17 @@ def running(settings: Settings, stages: tuple[str, ...] = ("index",)) -> Iterato
 
 
 @contextmanager
+def running(settings: Settings, stages: tuple[str, ...] = ("index",)) -> Iterator[None]:
+    """The catalog's stages, as `authstream run --stage ...` runs them."""
+    chosen = [CATALOG[name] for name in stages]
+    with _in_a_thread(lambda stop: run_stages(settings, chosen, stop)):
+        yield
+
+
+@contextmanager
 def running_stage(settings: Settings, stage: Stage) -> Iterator[Worker]:
     """The real worker loop around a stage a test wrote (one that fails, crashes, races...),
     consuming from that stage's queue on the real broker."""
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    failure: list[BaseException] = []
     worker = Worker(settings, stage)
-
-    def target() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(worker.run(stop))
-        except BaseException as exc:  # surfaced in the test thread below
-            failure.append(exc)
-        finally:
-            loop.close()
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    try:
+    with _in_a_thread(worker.run):
         yield worker
-    finally:
-        if thread.is_alive():
-            loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "worker did not stop within 30 s"
-        if failure:
-            raise AssertionError(f"the worker failed: {failure[0]!r}") from failure[0]

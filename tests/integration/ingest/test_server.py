@@ -1,9 +1,5 @@
 """`authstream ingest` over real HTTP into the real RabbitMQ, with Auth0 Log Stream shapes."""
 
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +14,7 @@ from consumers.pipeline.decode import decode_event
 from tests import broker, search
 from tests.helpers import auth0_log as log
 from tests.helpers import eventually
+from tests.ingest_process import ingest_process
 from tests.workers import running
 
 TOKEN = "log-stream-token-8f2c"
@@ -35,35 +32,9 @@ RECORDS = [
 
 @contextmanager
 def ingest(settings: Settings, **env: str) -> Iterator[str]:
-    port = free_port()
-    # Its log goes to a file, not a pipe: nobody reads a pipe while the test runs, and a server
-    # that has filled one (an access log line per request) hangs on its next log line.
-    with tempfile.TemporaryFile("w+") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "consumers.cli", "ingest", "--port", str(port)],
-            env=os.environ
-            | {"AUTHSTREAM_INGEST_TOKEN": TOKEN, "AUTHSTREAM_INGEST_MAX_BYTES": "65536"}
-            | env,
-            stderr=log_file,
-            text=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-
-        def listening() -> bool:
-            try:
-                httpx.get(f"{url}/healthz", timeout=2)
-                return True
-            except httpx.TransportError:
-                log_file.seek(0)
-                assert process.poll() is None, log_file.read()
-                return False
-
-        try:
-            eventually(listening, message="ingest listening")
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    limits = {"AUTHSTREAM_INGEST_TOKEN": TOKEN, "AUTHSTREAM_INGEST_MAX_BYTES": "65536"}
+    with ingest_process(limits | env) as url:
+        yield url
 
 
 def post(url: str, body: bytes, token: str | None = TOKEN) -> httpx.Response:
