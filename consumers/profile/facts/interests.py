@@ -66,6 +66,10 @@ class Term:
         )
         return bool(said) and not self.excluded(text)
 
+    def is_all_of(self, text: str) -> bool:
+        """Whether the text is one keyword and nothing else ("Marathons", "Strava")."""
+        return self.keywords is not None and self.keywords.fullmatch(text) is not None
+
     def excluded(self, text: str) -> bool:
         return self.exclude is not None and bool(self.exclude.search(text))
 
@@ -136,8 +140,8 @@ class Taxonomy:
         for interest, term in self._terms.items():
             if category in term.not_for_categories:
                 continue
-            if interest == name or term.said_by(category):
-                found.add(interest)
+            if interest == name or term.said_by(category) or term.is_all_of(name):
+                found.add(interest)  # a bare "Strava" has no other words to read its sense in
             elif term.said_by(name, category):
                 found.add(interest)
                 by_name.add(interest)
