@@ -140,11 +140,12 @@ class Taxonomy:
         for interest, term in self._terms.items():
             if category in term.not_for_categories:
                 continue
-            if interest == name or term.said_by(category) or term.is_all_of(name):
-                found.add(interest)  # a bare "Strava" has no other words to read its sense in
+            if interest == name or term.said_by(category):
+                found.add(interest)
             elif term.said_by(name, category):
                 found.add(interest)
-                by_name.add(interest)
+                if not term.is_all_of(name):  # a bare "Strava" has no words to read a sense in
+                    by_name.add(interest)
             elif not term.excluded(name):  # an exclusion decides "no" as keywords decide "yes"
                 undecided.add(interest)
         return found, by_name, undecided
