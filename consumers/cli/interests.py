@@ -1,6 +1,6 @@
 """``authstream interests evaluate FILE``: precision and recall of the interest taxonomy per term,
-on a labelled file (``consumers.profile.interest_evaluation``); ``authstream interests fit``:
-the similarity fallback's data from the labelled examples (``consumers.profile.interest_fitting``)."""
+on a labelled file (``consumers.profile.interest_evaluation``); ``authstream interests fit``: the
+similarity fallback's data from the labelled examples (``consumers.profile.interest_fitting``)."""
 
 import argparse
 import json
@@ -75,7 +75,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
-    from consumers.profile.interest_fitting import K, TEMPERATURE, embed_examples, fit
+    from consumers.profile.interest_fitting import TEMPERATURE, K, embed_examples, fit
     from consumers.sentiment.embedding import ModelMissing, shared_model
 
     data = resources.files("consumers.data")

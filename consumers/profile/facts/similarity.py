@@ -65,8 +65,8 @@ def example_labels(rows: Sequence[Mapping[str, Any]], term: str) -> npt.NDArray[
 def knn_scores(
     similarities: npt.NDArray[np.float64], labels: npt.NDArray[np.float64], k: int, temp: float
 ) -> npt.NDArray[np.float64]:
-    """Per row of ``similarities`` (texts × examples): the share of its k nearest labelled
-    examples that give the term, each weighted by exp(temp × cosine), so near ones count more."""
+    """Per row of ``similarities`` (texts by examples): the share of its k nearest labelled
+    examples that give the term, each weighted by exp(temp * cosine), so near ones count more."""
     known = labels != UNLABELLED
     sims, wanted = similarities[:, known], labels[known]
     k = min(k, sims.shape[1])
