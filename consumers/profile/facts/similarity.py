@@ -42,9 +42,14 @@ INDEX_FILE = "interests_similarity.json"
 UNLABELLED = -1.0  # an example that may or may not give a term says nothing about it
 
 
+MAX_CHARS = 400  # page names and categories are short; a longer text is cut, not tokenised whole
+
+
 def encoder_input(name: str, category: str = "") -> str:
-    """What the encoder reads: the page category says what kind of thing the name is."""
-    return f"{name} ({category})" if category else name
+    """What the encoder reads: the page category says what kind of thing the name is. Lone
+    surrogates (JSON may carry "\\ud800") become "?": the tokenizer takes only valid UTF-8."""
+    text = f"{name} ({category})" if category else name
+    return text[:MAX_CHARS].encode("utf-8", "replace").decode("utf-8")
 
 
 def examples_digest(text: str) -> str:

@@ -190,3 +190,6 @@ def test_the_real_model_reads_phrasings_no_keyword_knows() -> None:
     assert keywords.match("Running a bakery") == {"running", "fitness"}  # the word, not the sense
     assert taxonomy.match("Running a bakery") == set()
     assert encoder_input("Kiprun", "Sportswear Store") == "Kiprun (Sportswear Store)"
+    # Whatever a JSON string may hold reaches the encoder as text it can take.
+    assert taxonomy.match("\ud800 jog before work \ud800") == {"running", "fitness"}
+    assert taxonomy.match("x" * 100_000) == set()
