@@ -1,6 +1,6 @@
 """Interests by similarity: what the keywords cannot know, read from the nearest labelled examples.
 
-Keywords lag behind new brand and app names ("Kiprun", "Fitbod") and free phrasings ("I run
+Keywords lag behind new brand and app names ("Fitbod", "Runderwear") and free phrasings ("I run
 before work"), and a word such as "marathon" also names film nights and oil companies. So a text
 is also embedded with all-MiniLM-L6-v2 (``consumers/sentiment/embedding.py``, numpy only) and
 compared with the labelled examples in ``consumers/data/interests_examples.jsonl`` (written for
