@@ -2,12 +2,13 @@
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from consumers.profile.facts.similarity import Similarity
 from consumers.profile.facts.sources import Blob, dig
 
 Interests = dict[str, set[str]]  # interest -> the sources that told us
@@ -63,21 +64,48 @@ class Term:
         said = (self.keywords is not None and self.keywords.search(text)) or (
             in_category is not None and in_category.search(text)
         )
-        return bool(said) and (self.exclude is None or not self.exclude.search(text))
+        return bool(said) and not self.excluded(text)
+
+    def is_all_of(self, text: str) -> bool:
+        """Whether the text is one keyword and nothing else ("Marathons", "Strava")."""
+        return self.keywords is not None and self.keywords.fullmatch(text) is not None
+
+    def excluded(self, text: str) -> bool:
+        return self.exclude is not None and bool(self.exclude.search(text))
 
 
 class Taxonomy:
     """Interest terms recognised in texts (likes, declared interests, product categories) by
     whole-word keywords and phrases, with exclusions, page categories that rule a term out, and
-    implications. What matches is data (consumers/data/interests.json), not code."""
+    implications; then, for the terms it covers, by similarity to labelled examples
+    (``similarity.py``): it gives a term to a text the keywords left undecided, and takes back a
+    keyword match on a page name that the examples around it contradict. What matches is data
+    (consumers/data/interests.json, interests_examples.jsonl), not code."""
 
     CACHE_LIMIT = 50_000
 
-    def __init__(self, terms: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        terms: dict[str, Any],
+        similarity: Similarity | Callable[[], Similarity | None] | None = None,
+    ) -> None:
         self.names = frozenset(terms)
         self._terms = {name: Term.from_data(raw) for name, raw in terms.items()}
-        # Likes and categories repeat across users ("Sports", "Nike Running"): remember answers.
+        # A loader is called on the first text that needs it: importing the taxonomy (the CLI,
+        # segment definitions) costs nothing, and the encoder comes later still.
+        self._similarity_source = similarity
+        self._similarity: Similarity | None = None
+        # Likes and categories repeat across users ("Sports", "Nike Running"): remember answers,
+        # which also keeps the encoder to one pass per distinct text.
         self._matched: dict[tuple[str, str], frozenset[str]] = {}
+
+    @property
+    def similarity(self) -> Similarity | None:
+        source, self._similarity_source = self._similarity_source, None
+        if source is not None:
+            loaded = source if isinstance(source, Similarity) else source()
+            self._similarity = loaded.bind(self.keyword_decisions) if loaded else None
+        return self._similarity
 
     def match(self, text: str) -> frozenset[str]:
         """The terms a text gives (a declared interest, a product category, a bare like)."""
@@ -89,20 +117,52 @@ class Taxonomy:
         key = (name, category)
         found = self._matched.get(key)
         if found is None:
-            found = self._implied(self._from_page(_normal(name), _normal(category)))
+            found = self._implied(self._from_page(name, category))
             if len(self._matched) >= self.CACHE_LIMIT:
                 self._matched.clear()
             self._matched[key] = found
         return found
 
-    def _from_page(self, name: str, category: str) -> set[str]:
-        found = set()
+    def _from_page(self, raw_name: str, raw_category: str) -> set[str]:
+        found, by_name, undecided = self.keyword_decisions(raw_name, raw_category)
+        similarity = self.similarity if by_name or undecided else None
+        if similarity is not None and (by_name | undecided) & similarity.terms:
+            self._second_opinion(found, by_name, undecided, raw_name, raw_category)
+        return found
+
+    def keyword_decisions(self, name: str, category: str) -> tuple[set[str], set[str], set[str]]:
+        """What the keywords say of a page: the terms found, those of them found by the page's
+        name alone (a second opinion may overrule them), and the terms nothing decided."""
+        name, category = _normal(name), _normal(category)
+        found: set[str] = set()
+        by_name: set[str] = set()
+        undecided: set[str] = set()
         for interest, term in self._terms.items():
             if category in term.not_for_categories:
                 continue
-            if interest == name or term.said_by(name, category) or term.said_by(category):
+            if interest == name or term.said_by(category):
                 found.add(interest)
-        return found
+            elif term.said_by(name, category):
+                found.add(interest)
+                if not term.is_all_of(name):  # a bare "Strava" has no words to read a sense in
+                    by_name.add(interest)
+            elif not term.excluded(name):  # an exclusion decides "no" as keywords decide "yes"
+                undecided.add(interest)
+        return found, by_name, undecided
+
+    def _second_opinion(
+        self, found: set[str], by_name: set[str], undecided: set[str], name: str, category: str
+    ) -> None:
+        assert self.similarity is not None
+        opinions = self.similarity.opinions(name, category)
+        if opinions is None:  # no encoder: keywords only
+            return
+        for interest, opinion in opinions.items():
+            limits = self.similarity.thresholds[interest]
+            if interest in undecided and opinion.score >= limits.give_at:
+                found.add(interest)
+            elif interest in by_name and opinion.sense < limits.keep_at:
+                found.discard(interest)
 
     def _implied(self, found: set[str]) -> frozenset[str]:
         pending = list(found)
@@ -114,12 +174,14 @@ class Taxonomy:
         return frozenset(found)
 
     @classmethod
-    def load(cls, path: str | None = None) -> "Taxonomy":
-        return _load(path)
+    def load(cls, path: str | None = None, similarity: bool = True) -> "Taxonomy":
+        """The taxonomy in ``path`` (default: the built-in one), with the built-in similarity
+        fallback unless ``similarity`` is False (keywords only)."""
+        return _load(path, similarity)
 
 
 @cache
-def _load(path: str | None) -> Taxonomy:
+def _load(path: str | None, similarity: bool) -> Taxonomy:
     if path:
         with open(path, encoding="utf-8") as handle:
             raw = json.load(handle)
@@ -127,7 +189,8 @@ def _load(path: str | None) -> Taxonomy:
         raw = json.loads(
             resources.files("consumers.data").joinpath("interests.json").read_text("utf-8")
         )
-    return Taxonomy({k: v for k, v in raw.items() if not k.startswith("_")})
+    terms = {k: v for k, v in raw.items() if not k.startswith("_")}
+    return Taxonomy(terms, Similarity.load if similarity else None)
 
 
 Page = tuple[str, str]  # a name and its category ("" when there is none)

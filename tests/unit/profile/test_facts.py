@@ -151,7 +151,9 @@ def test_interests_come_from_every_source_with_their_sources() -> None:
             {"provider": "google-oauth2", "profileData": {"likes": [{"name": "CrossFit"}]}}
         ],
     }
-    facts = facts_from(auth0(user), [], None, Taxonomy.load())
+    # Keywords only: this is about sources; "Hiking" is `may` fitness, and the similarity
+    # fallback (tests/unit/profile/test_interest_similarity.py) gives it.
+    facts = facts_from(auth0(user), [], None, Taxonomy.load(similarity=False))
     assert facts.interests["running"] == {"facebook"}
     # CrossFit is fitness; running always is (the taxonomy says "implies").
     assert facts.interests["fitness"] == {"google-oauth2", "facebook"}

@@ -89,24 +89,41 @@ def test_the_targets_are_met_on_the_tune_and_held_out_rows() -> None:
             assert target.shortfall(scores[target.term]) is None, (split, target)
 
 
-def test_unseen_rows_keep_the_measured_figures() -> None:
-    """interests_fresh2.jsonl was written after the taxonomy was frozen and is never tuned on:
-    it measures how the keywords generalise (BENCHMARKS.md). These are floors under the figures
-    measured there, so a taxonomy change that makes unseen rows worse fails here."""
-    scores = evaluate(rows("interests_fresh2.jsonl"), TAXONOMY, "all")
-    fitness, running = scores["fitness"], scores["running"]
-    assert (fitness.precision or 0) >= 0.87 and (fitness.recall or 0) >= 0.67
-    assert (running.precision or 0) >= 0.80 and (running.recall or 0) >= 0.72
+@pytest.mark.parametrize(
+    ("name", "floors"),
+    [
+        # (fitness precision, recall), (running precision, recall): BENCHMARKS.md, interests
+        ("interests_fresh2.jsonl", ((0.94, 0.79), (0.92, 0.79))),
+        ("interests_fresh3.jsonl", ((0.92, 0.76), (0.87, 0.71))),
+    ],
+)
+def test_unseen_rows_keep_the_measured_figures(
+    name: str, floors: tuple[tuple[float, float], tuple[float, float]]
+) -> None:
+    """The fresh sets were written after the taxonomy (fresh2) or before the similarity
+    fallback (fresh3) and are never tuned on: they measure how interests generalise
+    (BENCHMARKS.md). These are floors under the figures measured there, so a change to the
+    keywords, the examples or the thresholds that makes unseen rows worse fails here. Without
+    the sentence model the fallback is off and these figures are not reachable: skipped."""
+    if TAXONOMY.similarity is None:
+        pytest.skip("the similarity fallback is off (no sentence model or index)")
+    scores = evaluate(rows(name), TAXONOMY, "all")
+    for term, (precision, recall) in zip(("fitness", "running"), floors, strict=True):
+        assert (scores[term].precision or 0) >= precision, term
+        assert (scores[term].recall or 0) >= recall, term
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="target not met on rows written after tuning: fitness 87.5% precision / 67.7% recall, "
-    "running 80.8% / 72.4% (BENCHMARKS.md, interests): keywords do not know unseen brands and "
-    "app names, and 'run' means many things",
+    reason="targets not met on rows written after tuning, even with the similarity fallback "
+    "(BENCHMARKS.md, interests): fresh2 fitness 94.2% precision / 79.0% recall, running 92.0% / "
+    "79.3%; fresh3 fitness 92.5% / 76.7%, running 87.2% / 71.9%: brand and app names nobody "
+    "wrote down (Kiprun, Karhu, JEFIT) stay unknown, races named without a running word are "
+    "missed, and a keyword in a coffee shop, a TV night or a toy maker still fools it",
 )
-def test_the_targets_on_unseen_rows() -> None:
-    scores = evaluate(rows("interests_fresh2.jsonl"), TAXONOMY, "all")
+@pytest.mark.parametrize("name", ["interests_fresh2.jsonl", "interests_fresh3.jsonl"])
+def test_the_targets_on_unseen_rows(name: str) -> None:
+    scores = evaluate(rows(name), TAXONOMY, "all")
     assert all(target.shortfall(scores[target.term]) is None for target in TARGETS)
 
 
