@@ -22,6 +22,7 @@ from consumers.profile.facts import Blob, Fact, Origin, Taxonomy, facts_from
 from consumers.profile.facts.consent import Consent, merge_consent, stated_consent
 from consumers.profile.facts.interests import add_interests, interests_from
 from consumers.profile.facts.sources import fullcontact_blobs
+from consumers.profile.field_names import FINDING_UNINDEXED, indexable
 from consumers.profile.model import (
     APPLIED_EVENTS_KEPT,
     BEHAVIOR_KINDS_KEPT,
@@ -170,7 +171,7 @@ def _apply_consent(profile: Profile, event: Event, said: dict[str, Any]) -> None
 def enrichment_block(event: Event) -> Block:
     """A ``profile.enriched`` event as a block: status, provider, when it was observed, and the
     provider's raw answer in ``response`` (kept, not mapped field by field)."""
-    data = event.data
+    data = indexable(event.data, FINDING_UNINDEXED)
     return Block.model_validate(
         {
             **data,
@@ -204,7 +205,7 @@ def _apply_sentiment(profile: Profile, event: Event) -> None:
     incoming = Block.model_validate(
         {
             "status": "ok",
-            **event.data,
+            **indexable(event.data, FINDING_UNINDEXED),
             "updated_at": event.data.get("updated_at") or event.occurred_at,
         }
     )
