@@ -5,6 +5,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -28,7 +29,7 @@ from consumers.core.errors import AuthstreamError, RetryableError
 from consumers.core.gc_tuning import tune_for_throughput
 from consumers.core.logs import configure_logging
 from consumers.core.names import Names
-from consumers.core.settings import Settings
+from consumers.core.settings import Settings, misspelt_settings
 from consumers.demo.run import run_demo
 from consumers.pipeline import health
 from consumers.pipeline.run import run_stages
@@ -286,6 +287,8 @@ def load_settings() -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for warning in misspelt_settings(os.environ):
+        _err(f"warning: {warning}")
     try:
         settings = load_settings()
     except ValidationError as exc:

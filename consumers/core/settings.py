@@ -4,13 +4,15 @@ Created in ``main()`` and passed in; nothing reads the environment at import tim
 ``SecretStr`` (and the AMQP URL's password is masked by ``redact_url``), so they never print.
 """
 
+import difflib
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 NAME_PREFIX_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -32,13 +34,12 @@ _URL_DELIMITERS = {"/": "%2F", "#": "%23", "?": "%3F", "@": "%40"}
 
 
 def check_url_credentials(url: str, schemes: tuple[str, ...]) -> None:
-    """Refuse a URL whose password breaks it, saying how to encode it, without showing it."""
+    """Refuse a URL of another scheme, without a host, with a port out of range, or whose password
+    breaks it (saying how to encode it), without showing the password."""
     scheme, separator, rest = url.partition("://")
     if not separator or scheme.lower() not in schemes:
         raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
     userinfo, at, _ = rest.rpartition("@")
-    if not at:
-        return
     password = userinfo.partition(":")[2]
     found = sorted(
         {c for c in password if c in _URL_DELIMITERS}
@@ -50,13 +51,17 @@ def check_url_credentials(url: str, schemes: tuple[str, ...]) -> None:
             f"the password (or user) contains characters that end it in a URL: percent-encode "
             f"them ({codes}); the URL was {scheme}://***@…"
         )
+    shown = f"{scheme}://***@…" if at else url
     try:
-        urlsplit(url).port  # noqa: B018 (raises for a port that is not a number)
+        urlsplit(url).port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
     except ValueError:
-        raise ValueError(f"the port is not a number; the URL was {scheme}://***@…") from None
+        raise ValueError(f"the port is not a number from 1 to 65535; the URL was {shown}") from None
+    if not urlsplit(url).hostname:
+        raise ValueError(f"the URL names no host; it was {shown}")
 
 
 MIN_WRITE_KEY_CHARS = 16
+MAX_TTL_MS = 4_294_967_295  # the largest per-message TTL RabbitMQ takes (a retry delay is one)
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -129,10 +134,11 @@ class Settings(BaseSettings):
     max_attempts: int = Field(
         default=5, ge=1, description="Processing attempts (with delayed retries) before parking."
     )
-    retry_delays_ms: Annotated[list[int], NoDecode] = Field(
+    retry_delays_ms: Annotated[list[Annotated[int, Field(ge=0, le=MAX_TTL_MS)]], NoDecode] = Field(
         default=[1_000, 10_000, 60_000],
         min_length=1,
-        description="Delay before retry 1, 2, 3...; the last one repeats. JSON list.",
+        description="Delay before retry 1, 2, 3...; the last one repeats. 1000,10000,60000 or a "
+        "JSON list.",
     )
     events_retention: str = Field(
         default="365d", description="How long event documents are kept (data stream lifecycle)."
@@ -264,10 +270,10 @@ class Settings(BaseSettings):
         description="The brand's X/Twitter handle (InnovaShoes); the sentiment stage is off "
         "without it. Mentions of it are what the stage scores.",
     )
-    brand_keywords: list[str] = Field(
+    brand_keywords: Annotated[list[str], NoDecode] = Field(
         default=[],
-        description='Other words or phrases that name the brand on X, JSON list (["Innova '
-        'Stride"]); searched besides @handle.',
+        description="Other words or phrases that name the brand on X, comma-separated (Innova "
+        'Stride,InnovaShoes) or a JSON list (["Innova Stride"]); searched besides @handle.',
     )
     x_bearer_token: SecretStr | None = Field(
         default=None,
@@ -390,6 +396,53 @@ class Settings(BaseSettings):
             check_url_credentials(url, ("amqp", "amqps"))
         return value
 
+    @field_validator("elasticsearch_url")
+    @classmethod
+    def _parseable_elasticsearch_url(cls, value: str) -> str:
+        urls = split_urls(value)
+        if not urls:
+            raise ValueError("expected a URL starting with http:// or https://")
+        for url in urls:
+            check_url_credentials(url, ("http", "https"))
+        return value
+
+    @field_validator("elasticsearch_ca_certs")
+    @classmethod
+    def _usable_ca_certs(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        if not value.is_file():
+            raise ValueError(f"{value} is not a file (the CA certificate, PEM)")
+        url = info.data.get("elasticsearch_url") or ""
+        if not any(u.lower().startswith("https://") for u in split_urls(url)):
+            raise ValueError(
+                "a CA certificate is for TLS, and AUTHSTREAM_ELASTICSEARCH_URL is not https://: "
+                "use https:// or unset it"
+            )
+        return value
+
+    @field_validator("events_retention")
+    @classmethod
+    def _a_duration(cls, value: str) -> str:
+        # Elasticsearch's time units; anything else is refused by the cluster only at setup.
+        if not re.fullmatch(r"[1-9][0-9]*(d|h|m|s)", value.strip()):
+            raise ValueError("write a duration such as 365d, 90d or 720h")
+        return value.strip()
+
+    @field_validator("brand_keywords", mode="before")
+    @classmethod
+    def _keywords_as_a_list(cls, value: object) -> object:
+        # "Innova Stride,InnovaShoes" is what people write; a JSON list works as well.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except json.JSONDecodeError:
+                    raise ValueError("write the keywords as Innova Stride,InnovaShoes") from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
     @field_validator("retry_delays_ms", mode="before")
     @classmethod
     def _delays_as_a_list(cls, value: object) -> object:
@@ -465,3 +518,19 @@ class Settings(BaseSettings):
             if password:
                 secrets += [password, unquote(password)]
         return [s for s in secrets if len(s) >= 4]
+
+
+def misspelt_settings(environment: Mapping[str, str]) -> list[str]:
+    """``AUTHSTREAM_*`` variables that are no setting but look like one: a typo would otherwise
+    leave the default in force without a word (``AUTHSTREAM_AMQP_ULR`` and the local broker).
+    Variables unlike any setting (the scripts' own, such as ``AUTHSTREAM_CLUSTER_NODES``) pass."""
+    known = [f"AUTHSTREAM_{name.upper()}" for name in Settings.model_fields]
+    warnings = []
+    for variable in sorted(environment):
+        if not variable.startswith("AUTHSTREAM_") or variable in known:
+            continue
+        close = difflib.get_close_matches(variable, known, n=1, cutoff=0.85)
+        if close:
+            warnings.append(f"{variable} is not a setting and is ignored: did you mean {close[0]}?")
+    return warnings
+

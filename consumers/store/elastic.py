@@ -85,10 +85,18 @@ def credentials_rejected(settings: Settings, status: int) -> ConfigurationError:
     )
 
 
-def tls_untrusted(settings: Settings) -> ConfigurationError:
+def tls_failed(settings: Settings, exc: BaseException) -> ConfigurationError:
+    """A TLS handshake that failed: a server that speaks plain HTTP (an https:// URL for a node
+    without TLS), or a certificate this process does not trust."""
+    where = settings.elasticsearch_url_redacted
+    if "WRONG_VERSION_NUMBER" in repr(exc.__cause__ or exc).upper():
+        return ConfigurationError(
+            f"Elasticsearch at {where} does not speak TLS there: if the node serves plain HTTP, "
+            "write http:// in AUTHSTREAM_ELASTICSEARCH_URL"
+        )
     return ConfigurationError(
-        f"Elasticsearch at {settings.elasticsearch_url_redacted}: its TLS certificate is not "
-        "trusted; set AUTHSTREAM_ELASTICSEARCH_CA_CERTS to the CA that signed it"
+        f"Elasticsearch at {where}: its TLS certificate is not trusted; set "
+        "AUTHSTREAM_ELASTICSEARCH_CA_CERTS to the CA that signed it"
     )
 
 
@@ -104,8 +112,8 @@ def elasticsearch_errors(settings: Settings) -> Iterator[None]:
         if is_retryable_status(exc.meta.status):
             raise ElasticsearchUnavailable(f"Elasticsearch answered {exc.meta.status}") from exc
         raise DocumentRejected(f"Elasticsearch rejected the request: {exc.message}") from exc
-    except elasticsearch.SSLError:
-        raise tls_untrusted(settings) from None
+    except elasticsearch.SSLError as exc:
+        raise tls_failed(settings, exc) from None
     except (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout) as exc:
         raise ElasticsearchUnavailable(
             f"Elasticsearch at {where} is unreachable: {type(exc).__name__}"
@@ -120,8 +128,8 @@ async def require_accepted_credentials(es: AsyncElasticsearch, settings: Setting
         await es.cluster.health()
     except elasticsearch.AuthenticationException:
         raise credentials_rejected(settings, 401) from None
-    except elasticsearch.SSLError:
-        raise tls_untrusted(settings) from None
+    except elasticsearch.SSLError as exc:
+        raise tls_failed(settings, exc) from None
     except (elasticsearch.ApiError, elasticsearch.TransportError):
         return
 

@@ -100,6 +100,17 @@ def test_a_ca_file_makes_a_private_certificate_trusted_and_without_it_the_error_
     assert "Traceback" not in untrusted.stderr and API_KEY not in untrusted.stderr
 
 
+def test_https_to_a_node_that_serves_plain_http_says_to_write_http(settings: Settings) -> None:
+    plain = settings.elasticsearch_url.split(",")[0]
+    assert plain.startswith("http://")
+    wrong = authstream(
+        "check", AUTHSTREAM_ELASTICSEARCH_URL="https://" + plain.removeprefix("http://")
+    )
+    assert wrong.returncode == 2
+    assert "does not speak TLS there" in wrong.stderr and "write http://" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+
+
 @pytest.fixture
 def secured_node(settings: Settings) -> Iterator[SecuredElasticsearch]:
     """The topology set up on the real services; a secured node for `run` to meet."""

@@ -9,7 +9,7 @@ import pytest
 PROBE = "import consumers.cli, os, numpy; print(os.environ['OPENBLAS_NUM_THREADS'])"
 
 
-@pytest.mark.parametrize(("given", "used"), [(None, "1"), ("2", "2")])
+@pytest.mark.parametrize(("given", "used"), [(None, "1"), ("", "1"), ("2", "2")])
 def test_one_blas_thread_unless_set(given: str | None, used: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     if given is not None:
