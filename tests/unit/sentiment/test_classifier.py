@@ -51,10 +51,10 @@ def test_the_shipped_weights_were_trained_on_the_training_file_as_it_is() -> Non
 def test_training_on_a_sample_gives_a_working_classifier(tmp_path: Path) -> None:
     lines = TRAINING_FILE.read_text("utf-8").splitlines()
     sample = tmp_path / "sample.jsonl"
-    sample.write_text("\n".join(lines[::12]) + "\n", "utf-8")
+    sample.write_text("\n".join(lines[::16]) + "\n", "utf-8")
     trained = train(sample)
     rows = training_rows(sample)
-    assert trained.training["rows"] == len(rows) > 100
+    assert trained.training["rows"] == len(rows) > 80
     assert trained.weights.shape == (WIDTH, 3)
     # the fit is the optimum of a convex problem: it reproduces most of its own labels
     scores = trained.score_all([text for text, _ in rows])
@@ -64,9 +64,11 @@ def test_training_on_a_sample_gives_a_working_classifier(tmp_path: Path) -> None
     again = parse_classifier(json.loads(json.dumps(trained.document())))
     np.testing.assert_allclose(again.weights, trained.weights, atol=1e-6)
     assert again.ngrams.log_likelihood.keys() == trained.ngrams.log_likelihood.keys()
-    assert [s.label for s in again.score_all([t for t, _ in rows[:20]])] == [
-        s.label for s in scores[:20]
-    ]
+    rescored = again.score_all([t for t, _ in rows[:8]])
+    assert [s.label for s in rescored] == [s.label for s in scores[:8]]
+    assert [s.compound for s in rescored] == pytest.approx(
+        [s.compound for s in scores[:8]], abs=1e-3
+    )
 
 
 def test_the_training_file_is_apart_from_the_evaluation_set() -> None:
