@@ -8,12 +8,13 @@ carries what the sentence is about and how it is said; a linear model on top of 
 two scores as two more features, learns from labelled examples what a complaint looks like.
 Two additions (version 2), each chosen by cross-validation on the training file: the mean-pooled
 states of encoder layers 4 and 5 beside the last one (middle layers keep more of the words
-themselves, which is where sentiment lives; they come from the same forward pass, so they cost
-nothing), and a naive Bayes table of words and word pairs learnt from the training file
-(``consumers/sentiment/ngrams.py``), read as two numbers per post.
+themselves, which a similarity-trained last layer smooths away; they come from the same forward
+pass, so they cost nothing), and a naive Bayes table of words and word pairs learnt from the
+training file (``consumers/sentiment/ngrams.py``), read as two numbers per post.
 
-The training file is separate from the evaluation set (``tests/data/mentions_labelled.jsonl``)
-and was written for this purpose; no row of the evaluation set is in it. The weights are data
+The training file is separate from the evaluation sets (``tests/data/mentions_labelled.jsonl``,
+``tests/data/mentions_fresh.jsonl``) and was written for this purpose; a test checks no training
+post shares more than half its words with an evaluation post. The weights are data
 (``consumers/data/sentiment_classifier.json``), made by ``python -m consumers.sentiment.classifier
 train``; ``... check`` retrains and compares, and a unit test checks the weights were made from the
 training file as it is (its digest). Training is plain numpy:
