@@ -123,18 +123,27 @@ class MiniLM:
         return self._linear(_f32(context), f"{prefix}.attention.output.dense")
 
     def encode(self, texts: list[str]) -> Array:
-        """Unit vectors, one row per text; in batches, so memory stays small for long lists."""
+        """Unit vectors, one row per text: the sentence embedding (the last layer, mean-pooled)."""
+        return self.encode_layers(texts, (self.layers,))
+
+    def encode_layers(self, texts: list[str], layers: tuple[int, ...]) -> Array:
+        """One row per text: for each of ``layers`` (1 = the first encoder layer), its
+        mean-pooled states as a unit vector, side by side. One forward pass serves them all: a
+        middle layer costs nothing more than the last. In batches, so memory stays small."""
+        if not all(1 <= n <= self.layers for n in layers):
+            raise ValueError(f"layers must be within 1..{self.layers}: {layers}")
+        width = 384 * len(layers)
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, width), dtype=np.float32)
         # Texts of similar length together: less padding, which costs as much as real words.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         batches = [order[n : n + BATCH] for n in range(0, len(order), BATCH)]
-        vectors = np.zeros((len(texts), 384), dtype=np.float32)
+        vectors = np.zeros((len(texts), width), dtype=np.float32)
         for batch in batches:
-            vectors[batch] = self._encode([texts[i] for i in batch])
+            vectors[batch] = self._encode([texts[i] for i in batch], layers)
         return vectors
 
-    def _encode(self, texts: list[str]) -> Array:
+    def _encode(self, texts: list[str], layers: tuple[int, ...]) -> Array:
         encodings = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
@@ -145,7 +154,8 @@ class MiniLM:
             + w["embeddings.token_type_embeddings.weight"][0]
         )
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        for n in range(self.layers):
+        pooled: dict[int, Array] = {}
+        for n in range(max(layers)):
             p = f"encoder.layer.{n}"
             attended = self._attention(x, mask, p) + x
             x = _layer_norm(
@@ -159,9 +169,15 @@ class MiniLM:
                 w[f"{p}.output.LayerNorm.weight"],
                 w[f"{p}.output.LayerNorm.bias"],
             )
-        pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return _f32(pooled / norms)
+            if n + 1 in layers:
+                pooled[n + 1] = _mean_pool(x, mask)
+        return _f32(np.hstack([pooled[n] for n in layers]))
+
+
+def _mean_pool(states: Array, mask: Array) -> Array:
+    """The mean over a text's real tokens (not the padding), as a unit vector."""
+    summed = (states * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+    return _f32(summed / np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12))
 
 
 @cache

@@ -53,3 +53,17 @@ def test_safetensors_are_read_by_name_shape_and_type(tmp_path: Path) -> None:
 def test_the_model_is_loaded_once_per_process() -> None:
     assert shared_model() is shared_model()
     assert isinstance(shared_model(), MiniLM)
+
+
+def test_several_layers_come_from_one_pass_each_block_a_unit_vector() -> None:
+    model = shared_model()
+    texts = ["@InnovaShoes still waiting for my refund", "love these shoes"]
+    stacked = model.encode_layers(texts, (4, 5, 6))
+    assert stacked.shape == (2, 3 * 384)
+    blocks = stacked.reshape(2, 3, 384)
+    np.testing.assert_allclose(np.linalg.norm(blocks, axis=2), 1.0, atol=1e-5)
+    np.testing.assert_allclose(blocks[:, 2], model.encode(texts), atol=1e-6)  # 6: the embedding
+    assert not np.allclose(blocks[:, 0], blocks[:, 2], atol=1e-2)
+    assert model.encode_layers([], (4, 6)).shape == (0, 768)
+    with pytest.raises(ValueError, match="layers must be within"):
+        model.encode_layers(texts, (0,))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from consumers.sentiment.classifier import shared_classifier
 from consumers.sentiment.evaluation import (
     LABELS,
     Evaluation,
@@ -25,6 +26,8 @@ from consumers.sentiment.evaluation import (
 from consumers.sentiment.scoring import MentionScore, label_for
 
 LABELLED = Path(__file__).resolve().parents[2] / "data" / "mentions_labelled.jsonl"
+# Written before the classifier's second version and evaluated once, at the end (BENCHMARKS.md)
+FRESH = Path(__file__).resolve().parents[2] / "data" / "mentions_fresh.jsonl"
 TARGET = 0.85  # positive-versus-negative accuracy the campaign asked for
 
 
@@ -143,6 +146,24 @@ def test_labelled_set_is_big_varied_and_well_formed(labelled: list[LabelledMenti
     assert min(halves.values()) >= 100
 
 
+def test_the_fresh_set_is_well_formed_and_apart_from_the_labelled_set(
+    labelled: list[LabelledMention],
+) -> None:
+    with FRESH.open(encoding="utf-8") as handle:
+        fresh = parse_labelled(handle)
+    assert len(fresh) >= 120
+    assert len({r.id for r in fresh}) == len(fresh)
+    assert not {r.id for r in fresh} & {r.id for r in labelled}
+    assert not {r.text for r in fresh} & {r.text for r in labelled}
+    share = {label: n / len(fresh) for label, n in Counter(r.label for r in fresh).items()}
+    assert share["negative"] == pytest.approx(0.4, abs=0.05)
+    assert share["positive"] == pytest.approx(0.4, abs=0.05)
+    assert share["neutral"] == pytest.approx(0.2, abs=0.05)
+    for r in fresh:
+        assert r.handle
+        datetime.fromisoformat(r.created_at)
+
+
 @pytest.fixture(scope="module")
 def comparison() -> dict[str, Evaluation]:
     results = compare_file(LABELLED)
@@ -164,7 +185,7 @@ def test_quality_does_not_regress(comparison: dict[str, Evaluation]) -> None:
     (BENCHMARKS.md, sentiment). The held-out half was never tuned on: it is the figure to quote."""
     floors = {
         "vader+brand": {"all": (0.76, 0.73), "dev": (0.87, 0.85), "heldout": (0.63, 0.59)},
-        "classifier": {"all": (0.72, 0.83), "dev": (0.76, 0.85), "heldout": (0.68, 0.80)},
+        "classifier": {"all": (0.90, 0.93), "dev": (0.93, 0.96), "heldout": (0.87, 0.90)},
     }
     for scorer, splits in floors.items():
         for split, (three_class, polar) in splits.items():
@@ -185,16 +206,22 @@ def test_the_classifier_beats_the_lexicon_where_it_counts(
         assert classifier.polar.correct > lexicon.polar.correct, split
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="target not met: the classifier reaches 83.2% positive-vs-negative on the full set and "
-    "80.4% held-out (VADER+brand lexicon: 73.5% / 59.8%); sarcasm, neutral questions and "
-    "praise read as complaints remain (BENCHMARKS.md, sentiment)",
-)
-def test_positive_versus_negative_target_on_the_full_set(
+def test_positive_versus_negative_target_on_the_full_set_and_the_held_out_half(
     comparison: dict[str, Evaluation],
 ) -> None:
+    """The target (issue 10): 93.4% on the full set, 90.2% on the held-out half when the second
+    version was frozen (before it: 83.2% / 80.4%; VADER+brand lexicon: 73.5% / 59.8%)."""
     full = comparison["classifier / all"].polar.accuracy
     heldout = comparison["classifier / heldout"].polar.accuracy
     print(f"pos-vs-neg: full set {full}, held-out {heldout}")
     assert full is not None and full >= TARGET
+    assert heldout is not None and heldout >= TARGET
+
+
+def test_the_fresh_set_evaluated_once_at_the_end_stays_there() -> None:
+    """A floor at the one evaluation of the fresh set, made after the second version was frozen:
+    88.7% over three classes, 91.9% positive-vs-negative (the first version: 73.4% / 79.8%)."""
+    fresh = evaluate_file(FRESH, shared_classifier(), name="classifier / fresh")
+    print("\n" + format_evaluation(fresh))
+    assert fresh.overall.accuracy is not None and fresh.overall.accuracy >= 0.88
+    assert fresh.polar.accuracy is not None and fresh.polar.accuracy >= max(0.91, TARGET)
