@@ -18,7 +18,8 @@ from typing import Any
 
 import orjson
 
-from consumers.profile.facts import Blob, Fact, Origin, Taxonomy, facts_from
+from consumers.profile.fact_fields import remembered_fields
+from consumers.profile.facts import Blob, Origin, Taxonomy
 from consumers.profile.facts.consent import Consent, merge_consent, stated_consent
 from consumers.profile.facts.interests import add_interests, interests_from
 from consumers.profile.facts.sources import fullcontact_blobs
@@ -31,7 +32,6 @@ from consumers.profile.model import (
     Block,
     ConsentRecord,
     Profile,
-    Provenance,
     SegmentMembership,
     event_fingerprint,
 )
@@ -322,8 +322,10 @@ def _apply_event(profile: Profile, event: Event, taxonomy: Taxonomy) -> None:
         FINDINGS[kind](profile, event)
 
 
-def _provenance(fact: Fact[Any] | None) -> Provenance | None:
-    return Provenance.model_validate(fact.provenance()) if fact else None
+def _copied(location: dict[str, Any] | None) -> dict[str, Any] | None:
+    if location is None:
+        return None
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in location.items()}
 
 
 def _search_inputs(profile: Profile) -> tuple[Any, ...]:
@@ -362,46 +364,18 @@ def _derive_facts(
         if profile.last_geo
         else None
     )
-    facts = facts_from(user, enrichment, geo, taxonomy)
-    profile.gender = facts.gender.value if facts.gender else None
-    profile.birth_date = facts.birth.value.value if facts.birth else None
-    profile.birth_date_precision = facts.birth.value.precision if facts.birth else None
-    profile.twitter_handle = facts.twitter_handle.value if facts.twitter_handle else None
-    profile.location = None
-    if facts.location:
-        where = facts.location.value
-        point = (
-            {"lat": where.lat, "lon": where.lon}
-            if where.lat is not None and where.lon is not None
-            else None
-        )
-        profile.location = {
-            k: v
-            for k, v in {
-                "country_code": where.country_code,
-                "city": where.city,
-                "region": where.region,
-                "point": point,
-            }.items()
-            if v is not None
-        }
-    profile.employment = (
-        {"organization": facts.employment.value.organization, "title": facts.employment.value.title}
-        if facts.employment
-        else None
-    )
-    profile.provenance = {
-        name: provenance
-        for name, fact in (
-            ("gender", facts.gender),
-            ("birth_date", facts.birth),
-            ("twitter_handle", facts.twitter_handle),
-            ("location", facts.location),
-            ("employment", facts.employment),
-        )
-        if (provenance := _provenance(fact)) is not None
-    }
-    _remember(profile, facts.interests)
+    # Derived again from the stored sources on every write (remembered by their digest: most
+    # writes change none of them).
+    fields = remembered_fields(user, enrichment, geo, taxonomy)
+    profile.gender = fields.gender
+    profile.birth_date = fields.birth_date
+    profile.birth_date_precision = fields.birth_date_precision
+    profile.twitter_handle = fields.twitter_handle
+    # Copies: the remembered fields are shared by every profile with the same sources.
+    profile.location = _copied(fields.location)
+    profile.employment = dict(fields.employment) if fields.employment is not None else None
+    profile.provenance = dict(fields.provenance)
+    _remember(profile, fields.interests)
     profile.interest_sources = dict(sorted(profile.seen_interests.items()))
     profile.interests = sorted(profile.seen_interests)
     registered = profile.signed_up_at

@@ -138,3 +138,8 @@ class Profile(BaseModel):
 
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+
+def outbox_entry(derived: DerivedEvent) -> dict[str, Any]:
+    """One outbox entry as ``Profile.document`` writes it."""
+    return derived.model_dump(mode="json", exclude_none=True)

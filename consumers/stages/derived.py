@@ -18,7 +18,13 @@ import orjson
 
 from consumers.core.settings import Settings
 from consumers.pipeline.outcome import Emit
-from consumers.profile.model import OUTBOX_KEPT, DerivedEvent, Profile, event_fingerprint
+from consumers.profile.model import (
+    OUTBOX_KEPT,
+    DerivedEvent,
+    Profile,
+    event_fingerprint,
+    outbox_entry,
+)
 from schemas import SCHEMA_ID, Event
 
 NAMESPACE = uuid.UUID("0b9e4c1e-5d0c-4b55-8d1f-7a3c2e1d0f42")
@@ -102,6 +108,17 @@ def record(after: Profile, derived: list[DerivedEvent]) -> None:
     for event in derived:
         if event.request_key and event.request_value:
             after.requested[event.request_key] = event.request_value
+
+
+def recorded_in(document: dict[str, Any], after: Profile, derived: list[DerivedEvent]) -> None:
+    """``after.document()`` as it was dumped before ``record(after, derived)``, brought up to
+    date: only the new outbox entries are dumped (dumping the whole outbox again on every write
+    was a twentieth of the index stage's CPU)."""
+    if not derived:
+        return
+    outbox = document.get("outbox", []) + [outbox_entry(d) for d in derived]
+    document["outbox"] = outbox[-OUTBOX_KEPT:]
+    document["requested"] = dict(after.requested)
 
 
 def to_publish(profile: Profile, causes: list[Event], exchange: str) -> list[Emit]:

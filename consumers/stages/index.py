@@ -45,6 +45,7 @@ from consumers.stages.derived import (
     Rule,
     changed_between,
     record,
+    recorded_in,
     to_publish,
 )
 from consumers.stages.erase import erase_everywhere
@@ -378,9 +379,7 @@ class IndexStage:
         change = Change(before, after, cause, changed_between(old, new), now)
         derived = [event for rule in self.rules for event in rule(change, self.settings)]
         record(after, derived)
-        if derived:  # record() changed these two fields since the dump
-            new["outbox"] = [d.model_dump(mode="json", exclude_none=True) for d in after.outbox]
-            new["requested"] = dict(after.requested)
+        recorded_in(new, after, derived)  # record() changed the outbox since the dump
         self._documents[after.user_id] = new
 
     def _collect_emits(

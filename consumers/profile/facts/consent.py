@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from consumers.profile.facts.sources import dig
-
 ConsentState = Literal["granted", "refused", "unknown"]
 
 # Where an Auth0 user profile states consent, most specific first.
@@ -80,12 +78,17 @@ def read_consent(value: Any) -> Literal["granted", "refused"] | None:
     return None
 
 
+# Each field as its parent object and key: read once per event the index stage folds.
+_CONSENT_PATHS = tuple((field, *field.split(".", 1)) for field in CONSENT_FIELDS)
+
+
 def stated_consent(user: dict[str, Any]) -> tuple[Literal["granted", "refused"], str] | None:
     """What a user profile says explicitly, and in which field; a refusal anywhere wins."""
     statements = [
         (state, field)
-        for field in CONSENT_FIELDS
-        if (state := read_consent(dig(user, *field.split(".")))) is not None
+        for field, parent, key in _CONSENT_PATHS
+        if isinstance(found := user.get(parent), dict)
+        and (state := read_consent(found.get(key))) is not None
     ]
     refusal = next((s for s in statements if s[0] == "refused"), None)
     return refusal or (statements[0] if statements else None)

@@ -1,14 +1,19 @@
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consumers.profile.facts.consent import (
+    CONSENT_FIELDS,
     UNKNOWN,
     Consent,
     merge_consent,
     read_consent,
     stated_consent,
 )
+from consumers.profile.facts.sources import dig
 
 T1 = datetime(2026, 1, 1, tzinfo=UTC)
 T2 = datetime(2026, 2, 1, tzinfo=UTC)
@@ -65,3 +70,29 @@ def test_two_statements_of_one_instant_give_one_answer_in_either_order() -> None
     one_way = merge_consent(merge_consent(UNKNOWN, *first), *second)
     other_way = merge_consent(merge_consent(UNKNOWN, *second), *first)
     assert one_way == other_way
+
+
+def reference_statement(user: dict[str, Any]) -> tuple[str, str] | None:
+    """``stated_consent`` as it was first written (every field read by its dotted path)."""
+    statements = [
+        (state, field)
+        for field in CONSENT_FIELDS
+        if (state := read_consent(dig(user, *field.split(".")))) is not None
+    ]
+    refusal = next((s for s in statements if s[0] == "refused"), None)
+    return refusal or (statements[0] if statements else None)
+
+
+consent_values = st.sampled_from([True, False, 1, 0, "yes", "no", "opt-out", "maybe", None, {}])
+metadata = (
+    st.none()
+    | st.just("text")
+    | st.dictionaries(
+        st.sampled_from(["marketing_consent", "marketing_opt_in", "other"]), consent_values
+    )
+)
+
+
+@given(st.dictionaries(st.sampled_from(["app_metadata", "user_metadata", "name"]), metadata))
+def test_the_statement_is_read_as_by_the_dotted_paths(user: dict[str, Any]) -> None:
+    assert stated_consent(user) == reference_statement(user)
