@@ -533,4 +533,3 @@ def misspelt_settings(environment: Mapping[str, str]) -> list[str]:
         if close:
             warnings.append(f"{variable} is not a setting and is ignored: did you mean {close[0]}?")
     return warnings
-

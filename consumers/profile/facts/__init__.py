@@ -42,23 +42,23 @@ def _employment(raw: Any, origin: Origin) -> Employment | None:
     job = current or next((j for j in jobs if isinstance(j, dict)), None)
     if job is None:
         return None
-    organization, title = job.get("name"), job.get("title")
-    if not isinstance(organization, str) and not isinstance(title, str):
-        return None
-    return Employment(
-        organization if isinstance(organization, str) else None,
-        title if isinstance(title, str) else None,
-    )
+    return _employment_of(job.get("name"), job.get("title"))
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _employment_of(organization: Any, title: Any) -> Employment | None:
+    """Blank text is no organization or title (found by fuzzing: "" became an employer)."""
+    employment = Employment(_text(organization), _text(title))
+    return employment if employment.organization or employment.title else None
 
 
 def _top_level_employment(blob: Blob) -> Fact[Employment] | None:
-    organization, title = dig(blob.data, "organization"), dig(blob.data, "title")
-    if not isinstance(organization, str) and not isinstance(title, str):
+    value = _employment_of(dig(blob.data, "organization"), dig(blob.data, "title"))
+    if value is None:
         return None
-    value = Employment(
-        organization if isinstance(organization, str) else None,
-        title if isinstance(title, str) else None,
-    )
     return Fact(value, blob.origin, ".".join(p for p in (blob.path, "organization") if p))
 
 

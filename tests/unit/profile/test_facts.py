@@ -295,3 +295,30 @@ def test_interest_sources_of_linked_identities_are_provider_names(
 ) -> None:
     found = interests_from({"identities": identities}, [], Taxonomy.load())
     assert sorted(found.get("fitness", set())) == sources
+
+
+@pytest.mark.parametrize(
+    ("answer", "employment"),
+    [
+        ({"organization": ""}, None),
+        ({"organization": "  ", "title": "Coach"}, (None, "Coach")),
+        (
+            {"details": {"employment": [{"name": " Innova ", "title": "", "current": True}]}},
+            ("Innova", None),
+        ),
+        ({"details": {"employment": [{"name": "", "title": " "}]}}, None),
+    ],
+)
+def test_blank_organizations_and_titles_are_no_employment(
+    answer: dict[str, object], employment: tuple[str | None, str | None] | None
+) -> None:
+    # Found by fuzzing: an empty organization became the customer's employer.
+    blob = Blob(answer, Origin("fullcontact", date(2026, 11, 1)))
+    facts = facts_from(
+        Blob({}, Origin("auth0", date(2026, 11, 1)), "user"),
+        [blob],
+        None,
+        Taxonomy.load(similarity=False),
+    )
+    found = facts.employment
+    assert (found and (found.value.organization, found.value.title)) == employment
