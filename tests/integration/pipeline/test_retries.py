@@ -15,6 +15,7 @@ import pytest
 from consumers.broker import parking_lot
 from consumers.broker.failures import ATTEMPTS, ERROR, ROUTING_KEY, STAGE
 from consumers.cli.main import main
+from consumers.cli.setup import remove_everything
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline.outcome import Handled, retry
@@ -36,7 +37,10 @@ def retrying(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Se
     monkeypatch.setenv("AUTHSTREAM_RETRY_DELAYS_MS", ",".join(map(str, DELAYS_MS)))
     monkeypatch.setenv("AUTHSTREAM_MAX_ATTEMPTS", "3")
     assert main(["setup"]) == 0
-    yield Settings()
+    retrying = Settings()
+    yield retrying
+    # The settings fixture removes the default delays' queues; these delays made their own.
+    asyncio.run(remove_everything(retrying))
 
 
 @dataclass
