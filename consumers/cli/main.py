@@ -21,6 +21,7 @@ from consumers.cli import mentions as mentions_cli
 from consumers.cli import people as people_cli
 from consumers.cli import segments as segments_cli
 from consumers.cli import sync as sync_cli
+from consumers.cli.arguments import port_number
 from consumers.cli.lines import publish_lines
 from consumers.cli.output import pipe_closed
 from consumers.cli.setup import format_report, run_setup
@@ -269,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = sub.add_parser("ingest", help="HTTP endpoint for Auth0 Log Streams and shop events")
     ingest.add_argument("--host", default="127.0.0.1", help="interface (127.0.0.1; 0.0.0.0: all)")
-    ingest.add_argument("--port", type=int, default=8383, help="port (8383)")
+    ingest.add_argument("--port", type=port_number, default=8383, help="port (8383)")
     ingest.set_defaults(handler=cmd_ingest)
 
     forget.add_parser(sub)

@@ -1,0 +1,34 @@
+"""More of a user's mistakes at the command line, found by a hostile review of main: each is said
+in words with the README's exit status, never a traceback, never a hang."""
+
+import socket
+
+import pytest
+
+from consumers.core.settings import Settings
+from tests.integration.cli.test_mistakes import EXIT_CONFIG, authstream
+
+# -- ingest: the port cannot be had ------------------------------------------------------------
+
+
+def test_ingest_on_a_port_in_use_says_so_and_never_claims_to_listen(settings: Settings) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        finished = authstream("ingest", "--port", str(port))
+    assert finished.returncode == EXIT_CONFIG, finished.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in finished.stderr
+    assert "in use" in finished.stderr
+    assert "listening" not in finished.stderr.replace("cannot listen", "")
+
+
+def test_ingest_on_an_address_this_machine_lacks_says_so(settings: Settings) -> None:
+    finished = authstream("ingest", "--host", "10.255.255.1", "--port", "18383")
+    assert finished.returncode == EXIT_CONFIG, finished.stderr
+    assert "cannot listen on 10.255.255.1:18383" in finished.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1", "http"])
+def test_ingest_port_out_of_range_is_a_usage_error(settings: Settings, port: str) -> None:
+    finished = authstream("ingest", "--port", port)
+    assert finished.returncode == EXIT_CONFIG, finished.stderr
+    assert "--port" in finished.stderr
