@@ -18,6 +18,7 @@ from consumers.cli.export import add_export_arguments, run_export
 from consumers.core.errors import ConfigurationError
 from consumers.core.names import Names
 from consumers.core.settings import Settings
+from consumers.people.lookup import require_users_index
 from consumers.segments.definitions import (
     count,
     get_segment,
@@ -74,6 +75,7 @@ async def segments_list(settings: Settings) -> str:
     lines = []
     async with elastic.connect(settings) as es:
         with elastic.elasticsearch_errors(settings):
+            await require_users_index(es, names)
             for segment in segments.values():
                 members_now = await count(es, names, segment.render())
                 lines.append(f"{segment.name:<28} {members_now:>8,}  {segment.describe()}")
@@ -88,6 +90,7 @@ async def segment_report(
     query = segment.render(params)
     async with elastic.connect(settings) as es:
         with elastic.elasticsearch_errors(settings):
+            await require_users_index(es, names)
             total = await count(es, names, query)
             rows = [row_of(p) for p in await sample(es, names, query, size)]
     header = f"{segment.name}: {total:,} member(s) — {segment.describe(params)}"
@@ -133,15 +136,23 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     target = Path(args.directory)
-    target.mkdir(parents=True, exist_ok=True)
-    for file in definition_files(built_in()):
-        destination = target / file.name
-        if destination.exists():
-            print(f"kept     {destination} (already there)")
-            continue
-        with file.open("rb") as source, destination.open("wb") as copy:
-            shutil.copyfileobj(source, copy)
-        print(f"created  {destination}")
+    if target.exists() and not target.is_dir():
+        raise ConfigurationError(f"cannot put segment files in {target}: it is not a folder")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for file in definition_files(built_in()):
+            destination = target / file.name
+            if destination.exists():
+                print(f"kept     {destination} (already there)")
+                continue
+            with file.open("rb") as source, destination.open("wb") as copy:
+                shutil.copyfileobj(source, copy)
+            print(f"created  {destination}")
+    except OSError as exc:  # a folder that cannot be made or written (/proc/..., read-only)
+        where = exc.filename or target
+        raise ConfigurationError(
+            f"cannot put segment files in {target}: {where}: {exc.strerror or exc}"
+        ) from None
     print(f"Point AUTHSTREAM_SEGMENTS_DIR at {target} and check it: authstream segments validate")
     return EXIT_OK
 

@@ -32,3 +32,31 @@ def test_ingest_port_out_of_range_is_a_usage_error(settings: Settings, port: str
     finished = authstream("ingest", "--port", port)
     assert finished.returncode == EXIT_CONFIG, finished.stderr
     assert "--port" in finished.stderr
+
+
+# -- segments ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("directory", "said"),
+    [
+        ("/etc/passwd", "cannot put segment files in /etc/passwd: it is not a folder"),
+        ("/proc/nope", "cannot put segment files in /proc/nope: /proc/nope: No such file"),
+    ],
+)
+def test_segments_init_into_a_folder_it_cannot_make_says_so(
+    settings: Settings, directory: str, said: str
+) -> None:
+    finished = authstream("segments", "init", directory)
+    assert finished.returncode == EXIT_CONFIG, finished.stderr
+    assert said in finished.stderr
+
+
+@pytest.mark.parametrize(
+    "argv", [("segments", "list"), ("segments", "show", "registered-not-returned")]
+)
+def test_segments_before_setup_say_to_run_setup(settings: Settings, argv: tuple[str, ...]) -> None:
+    finished = authstream(*argv)
+    assert finished.returncode == EXIT_CONFIG, finished.stderr
+    assert "run `authstream setup` first" in finished.stderr
+    assert "index_not_found" not in finished.stderr
