@@ -55,6 +55,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """A number of at least 0 (a wait that may be none)."""
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must not be negative")
+    return value
+
+
 def fraction(text: str) -> float:
     """A number within 0..1 (a precision, a recall, a share)."""
     value = _number(text)

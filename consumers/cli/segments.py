@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from consumers.cli.arguments import positive_int
 from consumers.cli.export import add_export_arguments, run_export
 from consumers.core.errors import ConfigurationError
 from consumers.core.names import Names
@@ -202,10 +203,14 @@ def add_parser(
     init.add_argument("directory", metavar="DIR")
     init.set_defaults(handler=cmd_init)
     bench = actions.add_parser("bench", help="in-process evaluation and change → entry latency")
-    bench.add_argument("--profiles", type=int, default=1_000, help="changed profiles (1,000)")
-    bench.add_argument("--segments", type=int, default=50, help="segments evaluated (50)")
-    bench.add_argument("--rate", type=int, default=500, help="profile changes per second (500)")
-    bench.add_argument("--seconds", type=int, default=20, help="latency run length (20)")
+    bench.add_argument(
+        "--profiles", type=positive_int, default=1_000, help="changed profiles (1,000)"
+    )
+    bench.add_argument("--segments", type=positive_int, default=50, help="segments evaluated (50)")
+    bench.add_argument(
+        "--rate", type=positive_int, default=500, help="profile changes per second (500)"
+    )
+    bench.add_argument("--seconds", type=positive_int, default=20, help="latency run length (20)")
     bench.add_argument(
         "--entries",
         type=int,
