@@ -161,11 +161,14 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.bench.segments import format_segments_bench, run_segments_bench
 
-    result = asyncio.run(
-        run_segments_bench(
-            settings, args.profiles, args.segments, args.rate, args.seconds, args.entries
+    # The boundary: the benchmark's setup and clean-up call Elasticsearch directly, and an
+    # unreachable node must read as one (exit 3, redacted URL), not as the client's traceback.
+    with elastic.elasticsearch_errors(settings):
+        result = asyncio.run(
+            run_segments_bench(
+                settings, args.profiles, args.segments, args.rate, args.seconds, args.entries
+            )
         )
-    )
     print(format_segments_bench(result))
     return EXIT_OK
 

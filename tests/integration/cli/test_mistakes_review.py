@@ -5,8 +5,9 @@ import socket
 
 import pytest
 
+from consumers.bench.indexer import free_port
 from consumers.core.settings import Settings
-from tests.integration.cli.test_mistakes import EXIT_CONFIG, authstream
+from tests.integration.cli.test_mistakes import EXIT_CONFIG, EXIT_UNAVAILABLE, authstream
 
 # -- ingest: the port cannot be had ------------------------------------------------------------
 
@@ -60,3 +61,17 @@ def test_segments_before_setup_say_to_run_setup(settings: Settings, argv: tuple[
     assert finished.returncode == EXIT_CONFIG, finished.stderr
     assert "run `authstream setup` first" in finished.stderr
     assert "index_not_found" not in finished.stderr
+
+
+def test_segments_bench_with_elasticsearch_unreachable_exits_3_with_the_redacted_url(
+    settings: Settings,
+) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"
+    finished = authstream(
+        "segments", "bench", "--profiles", "10", "--segments", "2", "--rate", "10",
+        "--seconds", "1",
+        AUTHSTREAM_ELASTICSEARCH_URL=f"http://elastic:hunter2@{nowhere}",
+    )  # fmt: skip
+    assert finished.returncode == EXIT_UNAVAILABLE, finished.stderr
+    assert f"Elasticsearch at http://elastic:***@{nowhere} is unreachable" in finished.stderr
+    assert "hunter2" not in finished.stderr
