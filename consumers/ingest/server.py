@@ -256,8 +256,12 @@ def _why(exc: BaseException) -> str:
 def serve(settings: Settings, host: str, port: int) -> None:
     listener = bound_socket(host, port)  # before anything says "listening"
     probes = health.Health()
-    app = build_app(settings, probes)
-    health.serve(settings, probes)  # /metrics, /healthz, /readyz on AUTHSTREAM_METRICS_PORT
+    try:  # a missing token or a metrics port in use stops us here: the port is given back
+        app = build_app(settings, probes)
+        health.serve(settings, probes)  # /metrics, /healthz, /readyz on AUTHSTREAM_METRICS_PORT
+    except BaseException:
+        listener.close()
+        raise
     paths = sorted({r.resource.canonical for r in app.router.routes() if r.resource} - {"/healthz"})
     log.info("ingest listening", url=f"http://{host}:{port}", paths=paths)
     web.run_app(
