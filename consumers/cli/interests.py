@@ -9,6 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from consumers.cli.arguments import non_negative_int
+from consumers.core.outfile import check_writable, replaced_atomically
 from consumers.core.settings import Settings
 from consumers.profile.facts.interests import Taxonomy
 from consumers.profile.facts.similarity import (
@@ -32,11 +34,22 @@ def _err(message: str) -> None:
     print(f"authstream: {message}", file=sys.stderr)
 
 
+def target(text: str) -> Target:
+    """``--target TERM=P/R`` as argparse reads it: a malformed one is a usage error."""
+    try:
+        return Target.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     try:
         taxonomy = Taxonomy.load(args.taxonomy, similarity=not args.keywords_only)
-        targets = [Target.parse(text) for text in args.target]
-    except (OSError, ValueError) as exc:
+        targets: list[Target] = args.target
+    except OSError as exc:
+        _err(f"cannot read the taxonomy {args.taxonomy}: {exc.strerror}")
+        return EXIT_CONFIG
+    except ValueError as exc:
         _err(f"cannot use the taxonomy or targets: {exc}")
         return EXIT_CONFIG
     unknown = sorted({t.term for t in targets} - taxonomy.names)
@@ -53,7 +66,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         _err(f"{args.file}: {exc}")
         return EXIT_REJECTED
     print(format_report(rows, taxonomy))
-    if taxonomy.similarity is None:
+    if taxonomy.similarity is None or not taxonomy.similarity.encoder_ready():
         print("keywords only (no similarity fallback)")
     if args.mistakes:
         for term, scores in evaluate(rows, taxonomy, args.split).items():
@@ -79,6 +92,8 @@ def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.sentiment.embedding import ModelMissing, shared_model
 
     data = resources.files("consumers.data")
+    out = Path(args.out) if args.out else Path(str(data.joinpath(INDEX_FILE)))
+    check_writable(out)  # before minutes of embedding, not after
     text = data.joinpath(EXAMPLES_FILE).read_text("utf-8")
     rows = parse_examples(text)
     try:
@@ -117,8 +132,8 @@ def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
         },
         "vectors_float16": pack_vectors(vectors),
     }
-    out = Path(args.out) if args.out else Path(str(data.joinpath(INDEX_FILE)))
-    out.write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
+    with replaced_atomically(out, mode=0o644) as handle:  # data shipped with the package
+        handle.write(json.dumps(index, indent=1) + "\n")
     print(f"wrote {out}")
     return EXIT_OK
 
@@ -139,6 +154,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     evaluate_.add_argument(
         "--target",
+        type=target,
         action="append",
         default=[],
         metavar="TERM=P/R",
@@ -146,7 +162,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "fitness=0.9/0.8 (repeatable)",
     )
     evaluate_.add_argument(
-        "--mistakes", type=int, default=0, help="list this many mistakes per term"
+        "--mistakes", type=non_negative_int, default=0, help="list this many mistakes per term"
     )
     evaluate_.add_argument(
         "--split",

@@ -5,6 +5,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from consumers.cli.arguments import non_negative_float
 from consumers.core.errors import ConfigurationError
 from consumers.core.names import Names
 from consumers.core.outfile import replaced_atomically
@@ -83,7 +84,11 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
         help="do not overwrite objects that already exist (they are reported as conflicts)",
     )
     load.add_argument(
-        "--wait", type=float, default=0.0, metavar="SECONDS", help="wait for Kibana to start"
+        "--wait",
+        type=non_negative_float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait for Kibana to start",
     )
     load.set_defaults(handler=cmd_import)
     dump = actions.add_parser("export", help="write the saved objects as NDJSON")

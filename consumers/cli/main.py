@@ -22,6 +22,12 @@ from consumers.cli import mentions as mentions_cli
 from consumers.cli import people as people_cli
 from consumers.cli import segments as segments_cli
 from consumers.cli import sync as sync_cli
+from consumers.cli.arguments import (
+    non_negative_int,
+    port_number,
+    positive_float,
+    positive_int,
+)
 from consumers.cli.lines import publish_lines
 from consumers.cli.output import pipe_closed
 from consumers.cli.setup import format_report, run_setup
@@ -231,13 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--stage", choices=list(CATALOG), default="index", help="whose parking lot (index)"
     )
     parked.add_argument(
-        "--limit", type=int, default=None, help="at most this many (list: 20; replay: all)"
+        "--limit", type=positive_int, default=None, help="at most this many (list: 20; replay: all)"
     )
     parked.add_argument("--yes", action="store_true", help="purge: really delete")
     parked.set_defaults(handler=cmd_dlq)
 
     demo = sub.add_parser("demo", help="index a synthetic InnovaShoes tenant, print the segments")
-    demo.add_argument("--users", type=int, default=500, help="customers to simulate (500)")
+    demo.add_argument(
+        "--users", type=non_negative_int, default=500, help="customers to simulate (500)"
+    )
     demo.set_defaults(handler=cmd_demo)
 
     bench = sub.add_parser("bench", help="measure the indexer (or ingest) against its baselines")
@@ -247,30 +255,48 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["indexer", "ingest", "topology", "people", "soak"],
         default="indexer",
     )
-    bench.add_argument("--events", type=int, default=None, help="workload (200,000; ingest 50,000)")
-    bench.add_argument("--senders", type=int, default=4, help="ingest: concurrent senders (4)")
+    bench.add_argument(
+        "--events", type=positive_int, default=None, help="workload (200,000; ingest 50,000)"
+    )
+    bench.add_argument(
+        "--senders", type=positive_int, default=4, help="ingest: concurrent senders (4)"
+    )
     bench.add_argument(
         "--rate",
-        type=int,
+        type=positive_int,
         default=None,
         help="offered load for latency (1,000/s); soak: events/s (half the measured maximum)",
     )
-    bench.add_argument("--minutes", type=float, default=10.0, help="soak: how long (10)")
+    bench.add_argument("--minutes", type=positive_float, default=10.0, help="soak: how long (10)")
     bench.add_argument(
-        "--index-workers", type=int, default=1, help="index stage processes in the pipeline (1)"
+        "--index-workers",
+        type=positive_int,
+        default=1,
+        help="index stage processes in the pipeline (1)",
     )
-    bench.add_argument("--latency-seconds", type=int, default=15, help="latency run length (15)")
-    bench.add_argument("--naive-events", type=int, default=2_000, help="naive baseline size")
-    bench.add_argument("--profiles", type=int, default=1_000_000, help="people: profiles loaded")
-    bench.add_argument("--steps", type=int, default=1, help="people: measure after each part")
     bench.add_argument(
-        "--export-members", type=int, default=100_000, help="people: members exported (100,000)"
+        "--latency-seconds", type=positive_int, default=15, help="latency run length (15)"
+    )
+    bench.add_argument(
+        "--naive-events", type=positive_int, default=2_000, help="naive baseline size"
+    )
+    bench.add_argument(
+        "--profiles", type=positive_int, default=1_000_000, help="people: profiles loaded"
+    )
+    bench.add_argument(
+        "--steps", type=positive_int, default=1, help="people: measure after each part"
+    )
+    bench.add_argument(
+        "--export-members",
+        type=positive_int,
+        default=100_000,
+        help="people: members exported (100,000)",
     )
     bench.set_defaults(handler=cmd_bench)
 
     ingest = sub.add_parser("ingest", help="HTTP endpoint for Auth0 Log Streams and shop events")
     ingest.add_argument("--host", default="127.0.0.1", help="interface (127.0.0.1; 0.0.0.0: all)")
-    ingest.add_argument("--port", type=int, default=8383, help="port (8383)")
+    ingest.add_argument("--port", type=port_number, default=8383, help="port (8383)")
     ingest.set_defaults(handler=cmd_ingest)
 
     forget.add_parser(sub)

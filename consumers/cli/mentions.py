@@ -4,6 +4,7 @@ import argparse
 import sys
 from typing import Any
 
+from consumers.cli.arguments import non_negative_int
 from consumers.cli.lines import publish_lines
 from consumers.core.settings import Settings
 from consumers.sentiment.evaluation import compare_file, format_comparison, format_evaluation
@@ -72,6 +73,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         default="all",
         help="which rows get the full tables (all; held-out: never tuned on)",
     )
-    evaluate.add_argument("--misses", type=int, default=0, help="list this many misclassified rows")
+    evaluate.add_argument(
+        "--misses", type=non_negative_int, default=0, help="list this many misclassified rows"
+    )
     mentions.set_defaults(handler=cmd_mentions)
     return mentions

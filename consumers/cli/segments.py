@@ -14,10 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from consumers.cli.arguments import positive_int
 from consumers.cli.export import add_export_arguments, run_export
 from consumers.core.errors import ConfigurationError
 from consumers.core.names import Names
 from consumers.core.settings import Settings
+from consumers.people.lookup import require_users_index
 from consumers.segments.definitions import (
     count,
     get_segment,
@@ -74,6 +76,7 @@ async def segments_list(settings: Settings) -> str:
     lines = []
     async with elastic.connect(settings) as es:
         with elastic.elasticsearch_errors(settings):
+            await require_users_index(es, names)
             for segment in segments.values():
                 members_now = await count(es, names, segment.render())
                 lines.append(f"{segment.name:<28} {members_now:>8,}  {segment.describe()}")
@@ -88,6 +91,7 @@ async def segment_report(
     query = segment.render(params)
     async with elastic.connect(settings) as es:
         with elastic.elasticsearch_errors(settings):
+            await require_users_index(es, names)
             total = await count(es, names, query)
             rows = [row_of(p) for p in await sample(es, names, query, size)]
     header = f"{segment.name}: {total:,} member(s) — {segment.describe(params)}"
@@ -133,15 +137,23 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     target = Path(args.directory)
-    target.mkdir(parents=True, exist_ok=True)
-    for file in definition_files(built_in()):
-        destination = target / file.name
-        if destination.exists():
-            print(f"kept     {destination} (already there)")
-            continue
-        with file.open("rb") as source, destination.open("wb") as copy:
-            shutil.copyfileobj(source, copy)
-        print(f"created  {destination}")
+    if target.exists() and not target.is_dir():
+        raise ConfigurationError(f"cannot put segment files in {target}: it is not a folder")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for file in definition_files(built_in()):
+            destination = target / file.name
+            if destination.exists():
+                print(f"kept     {destination} (already there)")
+                continue
+            with file.open("rb") as source, destination.open("wb") as copy:
+                shutil.copyfileobj(source, copy)
+            print(f"created  {destination}")
+    except OSError as exc:  # a folder that cannot be made or written (/proc/..., read-only)
+        where = exc.filename or target
+        raise ConfigurationError(
+            f"cannot put segment files in {target}: {where}: {exc.strerror or exc}"
+        ) from None
     print(f"Point AUTHSTREAM_SEGMENTS_DIR at {target} and check it: authstream segments validate")
     return EXIT_OK
 
@@ -149,11 +161,14 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from consumers.bench.segments import format_segments_bench, run_segments_bench
 
-    result = asyncio.run(
-        run_segments_bench(
-            settings, args.profiles, args.segments, args.rate, args.seconds, args.entries
+    # The boundary: the benchmark's setup and clean-up call Elasticsearch directly, and an
+    # unreachable node must read as one (exit 3, redacted URL), not as the client's traceback.
+    with elastic.elasticsearch_errors(settings):
+        result = asyncio.run(
+            run_segments_bench(
+                settings, args.profiles, args.segments, args.rate, args.seconds, args.entries
+            )
         )
-    )
     print(format_segments_bench(result))
     return EXIT_OK
 
@@ -191,10 +206,14 @@ def add_parser(
     init.add_argument("directory", metavar="DIR")
     init.set_defaults(handler=cmd_init)
     bench = actions.add_parser("bench", help="in-process evaluation and change → entry latency")
-    bench.add_argument("--profiles", type=int, default=1_000, help="changed profiles (1,000)")
-    bench.add_argument("--segments", type=int, default=50, help="segments evaluated (50)")
-    bench.add_argument("--rate", type=int, default=500, help="profile changes per second (500)")
-    bench.add_argument("--seconds", type=int, default=20, help="latency run length (20)")
+    bench.add_argument(
+        "--profiles", type=positive_int, default=1_000, help="changed profiles (1,000)"
+    )
+    bench.add_argument("--segments", type=positive_int, default=50, help="segments evaluated (50)")
+    bench.add_argument(
+        "--rate", type=positive_int, default=500, help="profile changes per second (500)"
+    )
+    bench.add_argument("--seconds", type=positive_int, default=20, help="latency run length (20)")
     bench.add_argument(
         "--entries",
         type=int,

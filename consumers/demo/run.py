@@ -20,6 +20,7 @@ from consumers.broker import admin
 from consumers.broker.publisher import publish_stream
 from consumers.cli import segments as segments_cli
 from consumers.cli.setup import run_setup
+from consumers.core.errors import PermanentError
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.demo.synthetic import synthetic_mentions, synthetic_tenant
@@ -96,12 +97,28 @@ def demo_settings(settings: Settings) -> Settings:
     )
 
 
+WAIT_S = 300.0  # for the events and the sentiment summaries
+SETTLE_S = 600.0  # for every stage's derived work
+
+
+class DemoIncomplete(PermanentError):
+    """The stages did not finish the demo's work in time: said in words, exit 2, no traceback."""
+
+
+def _gave_up(what: str, seconds: float) -> DemoIncomplete:
+    return DemoIncomplete(
+        f"the demo gave up waiting after {seconds:.0f} s: {what}; `authstream dlq list --stage "
+        "STAGE` shows whatever a stage parked, and a run that was interrupted or changed "
+        "settings on this AUTHSTREAM_NAME_PREFIX may need a fresh prefix"
+    )
+
+
 async def _until(what: str, pending: Any, worker: "asyncio.Task[None]", started: float) -> None:
     while (left := await pending()) > 0:
         if worker.done():
             await worker  # surfaces the worker's error
-        if time.monotonic() - started > 300:
-            raise RuntimeError(f"{left:,} {what} still missing after 300 s")
+        if time.monotonic() - started > WAIT_S:
+            raise _gave_up(f"{left:,} {what} still missing", WAIT_S)
         await asyncio.sleep(0.5)
 
 
@@ -143,17 +160,20 @@ async def run_demo(settings: Settings, users: int, out: Any = None) -> None:
     async def not_scored() -> int:
         return await _sentiment_pending(settings, expected) if scoring else 0
 
-    await _until("events to index", not_indexed, worker, started)
-    await _until("sentiment summaries", not_scored, worker, started)
-    # The other stages' work, derived from those events, is done too: nothing is left waiting.
-    while await _waiting(settings, [s.name for s in stages]):
-        if worker.done():
-            await worker
-        if time.monotonic() - started > 600:
-            raise RuntimeError("the stages did not finish their work within 600 s")
-        await asyncio.sleep(0.5)
-    stop.set()
-    await worker
+    try:
+        await _until("events to index", not_indexed, worker, started)
+        await _until("sentiment summaries", not_scored, worker, started)
+        # The other stages' work, derived from those events, is done too: nothing is left waiting.
+        while waiting := await _waiting(settings, [s.name for s in stages]):
+            if worker.done():
+                await worker
+            if time.monotonic() - started > SETTLE_S:
+                raise _gave_up(f"{waiting:,} message(s) still waiting in the stages", SETTLE_S)
+            await asyncio.sleep(0.5)
+    finally:  # the stages stop cleanly whether the demo finished or gave up
+        stop.set()
+        await asyncio.gather(worker, return_exceptions=True)
+    await worker  # its own error, if it had one
     print(f"indexed {len(events):,} events in {time.monotonic() - started:.1f} s\n", file=out)
     async with elastic.connect(settings) as es:
         await es.indices.refresh(index=Names(settings.name_prefix).users_alias)

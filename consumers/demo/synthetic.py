@@ -5,6 +5,7 @@ and post ids are derived from the seed, so the same tenant is the same events ev
 ``authstream demo`` and the benchmarks).
 """
 
+import hashlib
 import random
 import unicodedata
 import uuid
@@ -226,10 +227,19 @@ MENTION_TEXTS = {
 MOODS = (("negative", 0.35), ("positive", 0.45), ("neutral", 0.2))
 STRANGERS = 10  # people who mention the brand but are not customers (yet): their posts are kept
 _FIRST_POST_ID = 1_861_000_000_000_000_000
+_POST_ID_SPAN = 10**17  # ids stay 19 digits, like X's of late 2024
 
 
-def _mention(n: int, handle: str, author_id: str, text: str, at: datetime) -> dict[str, Any]:
-    post_id = str(_FIRST_POST_ID + n)
+def post_id_of(seed: int, author_id: str, handle: str, ordinal: int) -> str:
+    """A post's id from who wrote it and which of their posts it is, never from its place in the
+    list: the list changes with --users (a customer's posts come before the passers-by's), and
+    the mention store keeps the first document under an id, so a positional id given to another
+    author's post in an earlier run would never be scored for this one."""
+    digest = hashlib.sha256(f"{seed}/{author_id}/{handle}/{ordinal}".encode()).digest()
+    return str(_FIRST_POST_ID + int.from_bytes(digest[:8], "big") % _POST_ID_SPAN)
+
+
+def _mention(post_id: str, handle: str, author_id: str, text: str, at: datetime) -> dict[str, Any]:
     return {
         "id": post_id,
         "handle": handle,
@@ -246,7 +256,8 @@ def synthetic_mentions(
 ) -> list[dict[str, Any]]:
     """Brand mentions (the `authstream mentions import` format) by most of the tenant's Twitter
     users, each in one mood, over the last month; and a few by strangers. Post ids follow from the
-    seed, so importing them again changes nothing."""
+    seed and the author (``post_id_of``), so importing them again changes nothing, whatever
+    --users was before."""
     now = now or datetime.now(UTC).replace(microsecond=0)
     authors = {
         e["user"]["user_id"]: e["user"]["screen_name"]
@@ -261,8 +272,9 @@ def synthetic_mentions(
         if rng.random() >= 0.7:
             continue  # a silent follower
         mood = rng.choices([m for m, _ in MOODS], weights=[w for _, w in MOODS])[0]
-        for _ in range(rng.randint(1, 3)):
+        for ordinal in range(rng.randint(1, 3)):
             at = now - timedelta(days=rng.randint(0, 30), minutes=rng.randint(0, 1440))
             text = rng.choice(MENTION_TEXTS[mood])
-            mentions.append(_mention(len(mentions), handle, author_id, text, at))
+            post_id = post_id_of(seed, author_id, handle, ordinal)
+            mentions.append(_mention(post_id, handle, author_id, text, at))
     return mentions

@@ -11,6 +11,7 @@ answer, never retried forever.
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from consumers.broker.publisher import open_events_channel, publish_event
 from consumers.core.errors import (
     AuthstreamError,
     BrokerUnavailable,
+    ConfigurationError,
     InvalidEvent,
     PublishRefused,
 )
@@ -226,16 +228,45 @@ def build_app(settings: Settings, probes: health.Health | None = None) -> web.Ap
     return app
 
 
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; ConfigurationError naming both when it cannot be had
+    (in use, an address this machine does not have, a name that does not resolve)."""
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        listener = socket.socket(family, kind, proto)
+    except (OSError, OverflowError) as exc:
+        raise ConfigurationError(f"cannot listen on {where}: {_why(exc)}") from None
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(128)
+    except (OSError, OverflowError) as exc:
+        listener.close()
+        raise ConfigurationError(f"cannot listen on {where}: {_why(exc)}") from None
+    return listener
+
+
+def _why(exc: BaseException) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
+    listener = bound_socket(host, port)  # before anything says "listening"
     probes = health.Health()
-    app = build_app(settings, probes)
-    health.serve(settings, probes)  # /metrics, /healthz, /readyz on AUTHSTREAM_METRICS_PORT
+    try:  # a missing token or a metrics port in use stops us here: the port is given back
+        app = build_app(settings, probes)
+        health.serve(settings, probes)  # /metrics, /healthz, /readyz on AUTHSTREAM_METRICS_PORT
+    except BaseException:
+        listener.close()
+        raise
     paths = sorted({r.resource.canonical for r in app.router.routes() if r.resource} - {"/healthz"})
     log.info("ingest listening", url=f"http://{host}:{port}", paths=paths)
     web.run_app(
         app,
-        host=host,
-        port=port,
+        sock=listener,
         print=None,
         handle_signals=True,
         access_log=log_access,

@@ -158,9 +158,12 @@ class Target:
         term, _, figures = text.partition("=")
         precision, _, recall = figures.partition("/")
         try:
-            return cls(term.strip(), float(precision), float(recall))
+            target = cls(term.strip(), float(precision), float(recall))
         except ValueError:
             raise ValueError(f"write a target as TERM=PRECISION/RECALL, not {text!r}") from None
+        if not (0.0 <= target.precision <= 1.0 and 0.0 <= target.recall <= 1.0):
+            raise ValueError(f"precision and recall are within 0..1, not {text!r}")
+        return target
 
     def shortfall(self, scores: Scores) -> str | None:
         """What is missing, in words; None when the target is met."""

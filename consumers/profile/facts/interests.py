@@ -189,8 +189,42 @@ def _load(path: str | None, similarity: bool) -> Taxonomy:
         raw = json.loads(
             resources.files("consumers.data").joinpath("interests.json").read_text("utf-8")
         )
-    terms = {k: v for k, v in raw.items() if not k.startswith("_")}
+    terms = _checked_terms(raw, path or "the built-in taxonomy")
     return Taxonomy(terms, Similarity.load if similarity else None)
+
+
+LIST_FIELDS = ("keywords", "exclude", "not_for_page_categories", "implies")
+
+
+def _words(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(word, str) for word in value)
+
+
+def _checked_terms(raw: Any, where: str) -> dict[str, Any]:
+    """The terms of a taxonomy document; ValueError saying what is wrong when it is not one (a
+    list, a JSON lines file, a term that is neither a list of keywords nor an object of them)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: expected an object of terms, got a {type(raw).__name__}")
+    terms = {k: v for k, v in raw.items() if not k.startswith("_")}
+    if not terms:
+        raise ValueError(f"{where}: no terms")
+    for name, spec in terms.items():
+        if _words(spec):
+            continue
+        if not isinstance(spec, dict):
+            raise ValueError(
+                f"{where}: term {name!r} must be a list of keywords or an object, "
+                f"not a {type(spec).__name__}"
+            )
+        for field in LIST_FIELDS:
+            if field in spec and not _words(spec[field]):
+                raise ValueError(f"{where}: term {name!r}: {field} must be a list of words")
+        by_category = spec.get("page_category_keywords", {})
+        if not isinstance(by_category, dict) or not all(map(_words, by_category.values())):
+            raise ValueError(
+                f"{where}: term {name!r}: page_category_keywords must map a category to words"
+            )
+    return terms
 
 
 Page = tuple[str, str]  # a name and its category ("" when there is none)

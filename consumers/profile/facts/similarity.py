@@ -152,10 +152,10 @@ class Similarity:
             for term, limits in sorted(self.thresholds.items())
         }
 
-    def _encode(self, text: str) -> Vectors | None:
-        if self._unavailable:
-            return None
-        if self._encoder is None:
+    def encoder_ready(self) -> bool:
+        """Whether texts can be encoded: the encoder is loaded now if it was not. False when the
+        sentence model is not installed; the fallback is then off (keywords only)."""
+        if self._encoder is None and not self._unavailable:
             try:
                 from consumers.sentiment.embedding import shared_model
 
@@ -163,7 +163,12 @@ class Similarity:
             except (ImportError, RuntimeError) as exc:  # ModelMissing is a RuntimeError
                 log.warning("interests by keywords only, no similarity fallback: %s", exc)
                 self._unavailable = True
-                return None
+        return self._encoder is not None
+
+    def _encode(self, text: str) -> Vectors | None:
+        if not self.encoder_ready():
+            return None
+        assert self._encoder is not None
         vector: Vectors = self._encoder([text])[0]
         return vector
 

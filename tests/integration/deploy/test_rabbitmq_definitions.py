@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 import tests.broker
 from consumers.broker import admin, parking_lot
-from consumers.broker.definitions import definitions
+from consumers.broker.definitions import auth0_user, definitions, worker_user
 from consumers.broker.topology import declare_topology
 from consumers.cli.setup import topology_for
 from consumers.core.names import Names
@@ -55,8 +55,8 @@ def broker(settings: Settings, request: pytest.FixtureRequest) -> Iterator[dict[
             yield {
                 "prefix": prefix,
                 "admin": f"amqp://{operator[0]}:{operator[1]}@{where}",
-                "auth0": f"amqp://{users['authstream-auth0']}:{password}@{where}",
-                "worker": f"amqp://{users['authstream-worker']}:{password}@{where}",
+                "auth0": f"amqp://{users[auth0_user(prefix)]}:{password}@{where}",
+                "worker": f"amqp://{users[worker_user(prefix)]}:{password}@{where}",
             }
         finally:
             api.delete(f"/api/vhosts/{vhost}")

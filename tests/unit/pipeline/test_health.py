@@ -96,22 +96,27 @@ def test_checks_that_hang_or_fail_say_why_without_leaking_foreign_messages(monke
 def test_watch_beats_and_checks_until_stopped() -> None:
     probes = Health()
     calls = 0
+    checked: asyncio.Event | None = None
 
     async def check() -> str | None:
         nonlocal calls
         calls += 1
+        assert checked is not None
+        checked.set()
         return None
 
     probes.add("dependency", check)
 
     async def scenario() -> None:
-        stop = asyncio.Event()
+        nonlocal checked
+        checked, stop = asyncio.Event(), asyncio.Event()
         watching = asyncio.create_task(probes.watch(stop))
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(checked.wait(), 5)  # the first check, however busy the machine
         stop.set()
-        await asyncio.wait_for(watching, 2)
+        await asyncio.wait_for(watching, 5)
 
     asyncio.run(scenario())
+    # One check: the next is CHECK_EVERY_S away, and stop ends the wait for it.
     assert calls == 1 and probes.readiness()[0]
 
 

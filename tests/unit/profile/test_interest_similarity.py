@@ -22,6 +22,7 @@ from consumers.profile.facts.similarity import (
     knn_scores,
 )
 from consumers.profile.interest_fitting import FOLDS, cross_validated_scores
+from tests.helpers import prerequisite_missing
 
 DATA = Path(__file__).resolve().parents[3] / "consumers" / "data"
 TESTS_DATA = Path(__file__).resolve().parents[2] / "data"
@@ -181,8 +182,8 @@ def test_no_example_is_an_evaluation_row() -> None:
 
 def test_the_real_model_reads_phrasings_no_keyword_knows() -> None:
     taxonomy = Taxonomy.load()
-    if taxonomy.similarity is None or taxonomy.similarity.opinions("probe") is None:
-        pytest.skip("the sentence model is not installed: keywords only")
+    if taxonomy.similarity is None or not taxonomy.similarity.encoder_ready():
+        prerequisite_missing("the sentence model is not installed: keywords only")
     keywords = Taxonomy.load(similarity=False)
     assert keywords.match("I jog before work") == keywords.match("Squat stands") == set()
     assert taxonomy.match("I jog before work") == {"running", "fitness"}

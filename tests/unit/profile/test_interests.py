@@ -12,6 +12,7 @@ from consumers.profile.interest_evaluation import (
     format_report,
     parse_labelled,
 )
+from tests.helpers import prerequisite_missing
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 TAXONOMY = Taxonomy.load()
@@ -105,8 +106,8 @@ def test_unseen_rows_keep_the_measured_figures(
     (BENCHMARKS.md). These are floors under the figures measured there, so a change to the
     keywords, the examples or the thresholds that makes unseen rows worse fails here. Without
     the sentence model the fallback is off and these figures are not reachable: skipped."""
-    if TAXONOMY.similarity is None:
-        pytest.skip("the similarity fallback is off (no sentence model or index)")
+    if TAXONOMY.similarity is None or not TAXONOMY.similarity.encoder_ready():
+        prerequisite_missing("the similarity fallback is off (no sentence model or index)")
     scores = evaluate(rows(name), TAXONOMY, "all")
     for term, (precision, recall) in zip(("fitness", "running"), floors, strict=True):
         assert (scores[term].precision or 0) >= precision, term
