@@ -123,6 +123,13 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    # Translated here, at the boundary: a benchmark's set-up and clean-up call Elasticsearch too,
+    # and an unreachable node must read as exit 3 with the redacted URL, not a traceback.
+    with elastic.elasticsearch_errors(settings):
+        return _bench_suite(args, settings)
+
+
+def _bench_suite(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: benchmark-only code stays off every other command's startup.
     from consumers.bench.indexer import format_result, run_bench
     from consumers.bench.ingest import format_ingest, run_ingest_bench

@@ -63,15 +63,18 @@ def test_segments_before_setup_say_to_run_setup(settings: Settings, argv: tuple[
     assert "index_not_found" not in finished.stderr
 
 
-def test_segments_bench_with_elasticsearch_unreachable_exits_3_with_the_redacted_url(
-    settings: Settings,
+SEGMENTS_BENCH = "segments bench --profiles 10 --segments 2 --rate 10 --seconds 1"
+INDEXER_BENCH = "bench --events 10 --rate 10 --latency-seconds 1 --naive-events 1"
+
+
+@pytest.mark.parametrize("bench", [SEGMENTS_BENCH, INDEXER_BENCH])
+def test_benchmarks_with_elasticsearch_unreachable_exit_3_with_the_redacted_url(
+    settings: Settings, bench: str
 ) -> None:
     nowhere = f"127.0.0.1:{free_port()}"
     finished = authstream(
-        "segments", "bench", "--profiles", "10", "--segments", "2", "--rate", "10",
-        "--seconds", "1",
-        AUTHSTREAM_ELASTICSEARCH_URL=f"http://elastic:hunter2@{nowhere}",
-    )  # fmt: skip
+        *bench.split(), AUTHSTREAM_ELASTICSEARCH_URL=f"http://elastic:hunter2@{nowhere}"
+    )
     assert finished.returncode == EXIT_UNAVAILABLE, finished.stderr
     assert f"Elasticsearch at http://elastic:***@{nowhere} is unreachable" in finished.stderr
     assert "hunter2" not in finished.stderr
