@@ -3,15 +3,19 @@
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from consumers.auth0.client import ManagementClient
 from consumers.auth0.logs import LogsReport, reconcile_logs
 from consumers.auth0.sync import SyncReport, sync_users
 from consumers.core.errors import ThirdPartyAuthRejected
 from consumers.core.settings import Settings
+from consumers.pipeline import health, metrics
 from consumers.store import elastic
 
 EXIT_OK, EXIT_REJECTED, EXIT_CONFIG = 0, 1, 2
+T = TypeVar("T")
 
 
 def format_sync(report: SyncReport) -> str:
@@ -51,16 +55,37 @@ async def _reconcile(settings: Settings) -> LogsReport:
         await client.aclose()
 
 
+async def _watched(settings: Settings, probes: health.Health, work: Awaitable[T]) -> T:
+    """``work`` while the probes beat and check Elasticsearch: a backfill of a large tenant runs
+    for hours (a Kubernetes Job or a cron), and is watched like any worker."""
+    stop = asyncio.Event()
+    async with elastic.connect(settings) as es:
+        probes.add("elasticsearch", health.elasticsearch_check(es))
+        watching = asyncio.create_task(probes.watch(stop))
+        try:
+            return await work
+        finally:
+            stop.set()
+            await watching
+
+
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    metrics.start_provider("auth0")
+    probes = health.Health()
+    server = health.serve(settings, probes)  # /metrics, /healthz, /readyz while it runs
     try:
         if args.logs:
-            logs = asyncio.run(_reconcile(settings))
+            logs = asyncio.run(_watched(settings, probes, _reconcile(settings)))
             print(format_logs(logs))
             return EXIT_REJECTED if logs.rejected else EXIT_OK
-        report = asyncio.run(sync_users(settings, args.method, full=args.full))
+        work = sync_users(settings, args.method, full=args.full)
+        report = asyncio.run(_watched(settings, probes, work))
     except ThirdPartyAuthRejected as exc:  # retrying cannot fix credentials or scopes
         print(f"authstream: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    finally:
+        if server is not None:
+            server.close()
     print(format_sync(report))
     return EXIT_REJECTED if report.rejected else EXIT_OK
 

@@ -364,13 +364,13 @@ class Settings(BaseSettings):
     metrics_host: str = Field(
         # All interfaces by default: Prometheus scrapes workers from another host or container.
         default="0.0.0.0",  # noqa: S104
-        description="Where `authstream run` and `ingest` serve /metrics, /healthz, /readyz.",
+        description="Where `run`, `ingest` and `sync` serve /metrics, /healthz and /readyz.",
     )
     metrics_port: int = Field(
         default=9464,
         ge=0,
         le=65535,
-        description="Port of /metrics, /healthz and /readyz of `run` and `ingest` (0: off).",
+        description="Port of /metrics, /healthz and /readyz of `run`, `ingest`, `sync` (0: off).",
     )
     log_format: Literal["auto", "console", "json"] = Field(
         default="auto", description="auto = console on a terminal, JSON lines otherwise."
