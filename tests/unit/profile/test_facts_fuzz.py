@@ -81,6 +81,7 @@ def assert_plain_text(value: object) -> None:
 @example({"identities": 5}, [], None, TODAY)
 @example({}, [], Blob({"city": "Lyon", "lat": 10**400}, Origin("auth0", TODAY), "geo"), TODAY)
 @example({}, [Blob({"details": {"locations": [{"city": {}}]}}, Origin("x", TODAY))], None, TODAY)
+@example({}, [Blob({"organization": ""}, Origin("fullcontact", TODAY))], None, TODAY)
 def test_facts_from_any_shape_have_the_types_the_mapping_expects(
     user: dict[str, Any], enrichment: list[Blob], geo: Blob | None, observed: date
 ) -> None:
