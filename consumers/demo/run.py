@@ -49,6 +49,19 @@ async def _waiting(settings: Settings, stages: list[str]) -> int:
     return sum(messages for messages, _ in loads)
 
 
+async def _left_after_stop(settings: Settings, stages: list[str]) -> int:
+    """Messages in these stages' work queues once their consumers are gone (their channels close
+    asynchronously; until then, messages they held are not counted as ready)."""
+    names = Names(settings.name_prefix)
+    deadline = time.monotonic() + 15
+    async with admin.connect(settings, name="authstream demo") as connection:
+        while True:
+            loads = [await admin.queue_load(connection, names.work_queue(s)) for s in stages]
+            if all(consumers == 0 for _, consumers in loads) or time.monotonic() > deadline:
+                return sum(messages for messages, _ in loads)
+            await asyncio.sleep(0.2)
+
+
 async def _sentiment_pending(settings: Settings, expected: dict[str, int]) -> int:
     """Twitter customers whose profile does not show the sentiment of their mentions yet."""
     names = Names(settings.name_prefix)
@@ -160,16 +173,26 @@ async def run_demo(settings: Settings, users: int, out: Any = None) -> None:
     async def not_scored() -> int:
         return await _sentiment_pending(settings, expected) if scoring else 0
 
+    queues = [s.name for s in stages]
     try:
         await _until("events to index", not_indexed, worker, started)
         await _until("sentiment summaries", not_scored, worker, started)
-        # The other stages' work, derived from those events, is done too: nothing is left waiting.
-        while waiting := await _waiting(settings, [s.name for s in stages]):
-            if worker.done():
-                await worker
-            if time.monotonic() - started > SETTLE_S:
-                raise _gave_up(f"{waiting:,} message(s) still waiting in the stages", SETTLE_S)
-            await asyncio.sleep(0.5)
+        while True:
+            # The other stages' work, derived from those events, is done too: nothing waits.
+            while waiting := await _waiting(settings, queues):
+                if worker.done():
+                    await worker
+                if time.monotonic() - started > SETTLE_S:
+                    raise _gave_up(f"{waiting:,} message(s) still waiting in the stages", SETTLE_S)
+                await asyncio.sleep(0.5)
+            stop.set()
+            await worker
+            # Exact only now: a stage stopping mid-batch publishes its findings to queues whose
+            # consumers have stopped, and messages in flight count as ready once consumers go.
+            if not await _left_after_stop(settings, queues):
+                break
+            stop = asyncio.Event()
+            worker = asyncio.create_task(run_stages(settings, stages, stop))
     finally:  # the stages stop cleanly whether the demo finished or gave up
         stop.set()
         await asyncio.gather(worker, return_exceptions=True)
