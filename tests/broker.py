@@ -20,7 +20,12 @@ def channel(settings: Settings) -> Iterator[BlockingChannel]:
     nodes = [pika.URLParameters(url) for url in settings.amqp_urls()]  # pika tries them in turn
     connection = pika.BlockingConnection(nodes)
     try:
-        yield connection.channel()
+        # With confirms, a test's publish returns once the broker has taken the message: without
+        # them one can still be in flight when the test goes on (a parking-lot test waited 20 s
+        # for a message its worker never got).
+        opened = connection.channel()
+        opened.confirm_delivery()
+        yield opened
     finally:
         connection.close()
 
