@@ -60,6 +60,19 @@ def check_url_credentials(url: str, schemes: tuple[str, ...]) -> None:
         raise ValueError(f"the URL names no host; it was {shown}")
 
 
+def comma_or_json_list(value: object, example: str) -> object:
+    """A list setting's text: comma-separated, as people write it (``example``), or a JSON list."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(f"write it as {example}, or as a JSON list") from None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 MIN_WRITE_KEY_CHARS = 16
 MAX_TTL_MS = 4_294_967_295  # the largest per-message TTL RabbitMQ takes (a retry delay is one)
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -432,30 +445,12 @@ class Settings(BaseSettings):
     @field_validator("brand_keywords", mode="before")
     @classmethod
     def _keywords_as_a_list(cls, value: object) -> object:
-        # "Innova Stride,InnovaShoes" is what people write; a JSON list works as well.
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                try:
-                    return json.loads(text)
-                except json.JSONDecodeError:
-                    raise ValueError("write the keywords as Innova Stride,InnovaShoes") from None
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
+        return comma_or_json_list(value, "Innova Stride,InnovaShoes")
 
     @field_validator("retry_delays_ms", mode="before")
     @classmethod
     def _delays_as_a_list(cls, value: object) -> object:
-        # "1000,2000" is what people write; the JSON list ("[1000, 2000]") works as well.
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                try:
-                    return json.loads(text)
-                except json.JSONDecodeError:
-                    raise ValueError("write the delays as 1000,10000,60000") from None
-            return [part.strip() for part in text.split(",") if part.strip()]
-        return value
+        return comma_or_json_list(value, "1000,10000,60000")
 
     @field_validator("brand_handle")
     @classmethod
