@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pydantic import ValidationError
 
 from consumers import __version__
-from consumers.broker import admin, parking_lot
+from consumers.broker import parking_lot
 from consumers.broker.publisher import publish_stream
 from consumers.cli import definitions as definitions_cli
 from consumers.cli import forget
@@ -28,6 +28,7 @@ from consumers.cli.arguments import (
     positive_float,
     positive_int,
 )
+from consumers.cli.check import run_check
 from consumers.cli.lines import publish_lines
 from consumers.cli.output import pipe_closed
 from consumers.cli.setup import format_report, run_setup
@@ -67,14 +68,6 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
         ),
         lambda r: f"published {r.published:,} event(s); {len(r.failures):,} line(s) failed",
     )
-
-
-async def _check(settings: Settings) -> None:
-    async with admin.connect(settings, name="authstream check"):
-        pass
-    async with elastic.connect(settings) as es:
-        with elastic.elasticsearch_errors(settings):
-            await es.cluster.health()
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -194,10 +187,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(_check(settings))
-    broker, search = settings.amqp_url_redacted, settings.elasticsearch_url_redacted
-    print(f"ok: RabbitMQ {broker}, Elasticsearch {search}")
-    return EXIT_OK
+    return run_check(settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
