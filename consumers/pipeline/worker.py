@@ -245,8 +245,18 @@ class Worker:
                 raise  # retrying cannot fix settings or credentials: stop, say why
             except Exception as exc:  # a bug must not stop the stream: retry, then park
                 log.exception("stage failed", stage=self.stage.name, batch=len(events))
-                failed = retry(f"internal error: {type(exc).__name__}: {exc}")
-                return Handled([failed] * len(events))
+                if len(events) > 1:
+                    return await self._handle_halves(events, stop)
+                return Handled([retry(f"internal error: {type(exc).__name__}: {exc}")])
+
+    async def _handle_halves(self, events: list[Event], stop: asyncio.Event) -> Handled:
+        """A batch the stage failed on, in two halves down to the event it fails on: only that
+        one goes to the retry queue (and on to the parking lot), not the batch around it.
+        Stages are idempotent (a redelivery changes nothing), so handling again is safe."""
+        middle = len(events) // 2
+        first = await self._handle(events[:middle], stop)
+        second = await self._handle(events[middle:], stop)
+        return Handled(first.outcomes + second.outcomes, first.emits + second.emits)
 
     async def _settle(
         self,

@@ -17,13 +17,16 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
+from consumers.pipeline.decode import describe_validation_error
 from consumers.profile.fact_fields import remembered_fields
 from consumers.profile.facts import Blob, Origin, Taxonomy
 from consumers.profile.facts.consent import Consent, merge_consent, stated_consent
 from consumers.profile.facts.interests import add_interests, interests_from
 from consumers.profile.facts.sources import fullcontact_blobs
 from consumers.profile.field_names import FINDING_UNINDEXED, indexable
+from consumers.profile.findings import sentiment_block_data
 from consumers.profile.model import (
     APPLIED_EVENTS_KEPT,
     BEHAVIOR_KINDS_KEPT,
@@ -205,7 +208,7 @@ def _apply_sentiment(profile: Profile, event: Event) -> None:
     incoming = Block.model_validate(
         {
             "status": "ok",
-            **indexable(event.data, FINDING_UNINDEXED),
+            **sentiment_block_data(indexable(event.data, FINDING_UNINDEXED)),
             "updated_at": event.data.get("updated_at") or event.occurred_at,
         }
     )
@@ -244,6 +247,21 @@ FINDINGS: dict[str, FindingFolder] = {
     "segment.entered": _apply_segment,
     "segment.left": _apply_segment,
 }
+
+
+def finding_problem(event: Event) -> str | None:
+    """Why this stage finding cannot be folded into any profile (a key its block's mapping would
+    refuse, a date that is none), or None: folded into a blank profile, it must not raise."""
+    folder = FINDINGS.get(event.type)
+    if folder is None:
+        return None
+    try:
+        folder(Profile(user_id=event.user.user_id), event)
+    except ValidationError as exc:
+        return f"a {event.type} finding that cannot be stored: {describe_validation_error(exc)}"
+    return None
+
+
 # Findings about the profile rather than the user: they do not make the user "seen" (a segment
 # entry that moved last_seen could make the user leave an "inactive" segment, and so on).
 NOT_ACTIVITY = frozenset({"segment.entered", "segment.left"})

@@ -37,7 +37,7 @@ from consumers.pipeline import metrics
 from consumers.pipeline.outcome import DONE, Emit, Handled, Outcome, park, retry
 from consumers.profile.anonymous import visitor_of
 from consumers.profile.facts import Taxonomy
-from consumers.profile.fold import fold, tombstone
+from consumers.profile.fold import finding_problem, fold, tombstone
 from consumers.profile.model import Profile, event_fingerprint
 from consumers.profile.visitors import note_merged
 from consumers.stages.derived import (
@@ -151,6 +151,9 @@ class IndexStage:
             events = await self.visitors.resolve(events)  # identified visitors → their users
         by_user: dict[str, list[int]] = defaultdict(list)
         for position, event in enumerate(events):
+            if (problem := finding_problem(event)) is not None:
+                outcomes[position] = park(problem)  # alone: its user's other events go on
+                continue
             by_user[event.user.user_id].append(position)
         await self._write(events, dict(by_user), outcomes)
         await self._hold_visitors(events, outcomes)

@@ -18,7 +18,7 @@ from consumers.cli.main import main
 from consumers.cli.setup import remove_everything
 from consumers.core.names import Names
 from consumers.core.settings import Settings
-from consumers.pipeline.outcome import Handled, retry
+from consumers.pipeline.outcome import DONE, Handled, retry
 from consumers.stages.catalog import CATALOG, StageContext
 from consumers.stages.index import CONFLICT_ROUNDS
 from consumers.store import elastic
@@ -113,6 +113,43 @@ def test_a_stage_crash_is_retried_then_parked_with_the_error(
     [(properties, _)] = parked_copies(retrying)
     assert properties.headers[ATTEMPTS] == 3
     assert properties.headers[ERROR] == "internal error: RuntimeError: the stage fell over"
+    assert broker.drained(retrying, names.work_queue("index"))
+
+
+@dataclass
+class CrashingOn:
+    """Crashes on any batch that holds one given event (a bug that one input triggers)."""
+
+    poison: str
+    name: str = "index"
+    done: list[str] = field(default_factory=list)
+
+    async def handle(self, events: list[Event]) -> Handled:
+        if any(e.event_id == self.poison for e in events):
+            raise RuntimeError("the stage fell over")
+        self.done += [e.event_id for e in events]
+        return Handled([DONE] * len(events))
+
+
+def test_a_crash_on_one_event_sends_that_event_alone_to_the_retry_queues(
+    retrying: Settings, tmp_path: Any
+) -> None:
+    """The batch around it is handled again in halves: its neighbours are done at once."""
+    names = Names(retrying.name_prefix)
+    events = [envelope(type="auth.login") for _ in range(9)]
+    poison = events[4]["event_id"]
+    publish_events(events, tmp_path)
+    stage = CrashingOn(poison)
+    with running_stage(retrying, stage):
+        eventually(
+            lambda: broker.message_count(retrying, names.parking_lot("index")) == 1,
+            timeout=30,
+            message="the poison parked after its attempts",
+        )
+    assert sorted(stage.done) == sorted(e["event_id"] for e in events if e["event_id"] != poison)
+    [(properties, _)] = parked_copies(retrying)
+    assert properties.message_id == poison
+    assert properties.headers[ATTEMPTS] == 3
     assert broker.drained(retrying, names.work_queue("index"))
 
 

@@ -155,6 +155,35 @@ def test_a_document_elasticsearch_rejects_is_parked_and_the_rest_of_the_batch_in
     assert "depth" in properties.headers["x-authstream-error"]
 
 
+def test_a_finding_its_block_cannot_store_is_parked_alone_and_its_user_s_logins_counted(
+    settings: Settings, tmp_path
+) -> None:
+    """A ``profile.sentiment`` whose mapped ``score`` is no number would make the users index
+    refuse the whole profile, and with it the logins of that user in the same batch."""
+    assert main(["setup"]) == 0
+    names = Names(settings.name_prefix)
+    logins = [envelope(type="auth.login", user=user(1)) for _ in range(2)]
+    finding = {"score": "abc", "label": "negative", "mentions": 3}
+    bad = envelope(type="profile.sentiment", source="authstream", user=user(1), data=finding)
+    sound = envelope(
+        type="profile.sentiment", source="authstream", user=user(2), data=finding | {"score": -0.4}
+    )
+    publish_events([logins[0], bad, logins[1], sound], tmp_path)
+    with running(settings):
+        eventually(lambda: broker.message_count(settings, names.parking_lot("index")) == 1)
+        eventually(lambda: search.count_events(settings) == 3, message="the rest indexed")
+    [(_, properties, body)] = broker.drain(settings, names.parking_lot("index"))
+    assert properties.message_id == bad["event_id"] and body == dumps(bad)
+    reason = properties.headers["x-authstream-error"]
+    assert reason.startswith("a profile.sentiment finding that cannot be stored: score: ")
+    assert "abc" not in reason  # the reason names the field, never the value (PII)
+    first = search.profile(settings, "auth0|user1")
+    assert first is not None and first.get("sentiment") is None
+    assert first["counters"]["logins"] == 2  # both logins of the bad finding's batch counted
+    second = search.profile(settings, "auth0|user2")
+    assert second is not None and second["sentiment"]["score"] == -0.4
+
+
 def test_a_blocked_cluster_holds_the_batch_without_spending_attempts(
     settings: Settings, tmp_path
 ) -> None:
