@@ -1,4 +1,5 @@
-"""Every authstream process runs numpy's BLAS on one thread unless the operator chose otherwise."""
+"""Every authstream process runs numpy's BLAS, and the tokenizer, on one thread unless the
+operator chose otherwise."""
 
 import os
 import subprocess
@@ -6,16 +7,21 @@ import sys
 
 import pytest
 
-PROBE = "import consumers.cli, os, numpy; print(os.environ['OPENBLAS_NUM_THREADS'])"
+DEFAULTS = {"OPENBLAS_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
-@pytest.mark.parametrize(("given", "used"), [(None, "1"), ("", "1"), ("2", "2")])
-def test_one_blas_thread_unless_set(given: str | None, used: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+@pytest.mark.parametrize("variable", list(DEFAULTS))
+@pytest.mark.parametrize("given", [None, "", "2"])
+def test_one_thread_unless_set(variable: str, given: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if k != variable}
     if given is not None:
-        env["OPENBLAS_NUM_THREADS"] = given
+        env[variable] = given
     probe = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", f"import consumers.cli, os; print(os.environ['{variable}'])"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert probe.returncode == 0, probe.stderr
-    assert probe.stdout.strip() == used
+    assert probe.stdout.strip() == (given or DEFAULTS[variable])
