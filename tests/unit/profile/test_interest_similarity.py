@@ -185,12 +185,10 @@ def test_the_real_model_reads_phrasings_no_keyword_knows() -> None:
     if taxonomy.similarity is None or not taxonomy.similarity.encoder_ready():
         prerequisite_missing("the sentence model is not installed: keywords only")
     keywords = Taxonomy.load(similarity=False)
-    assert keywords.match("I jog before work") == keywords.match("Squat stands") == set()
-    assert taxonomy.match("I jog before work") == {"running", "fitness"}
-    assert taxonomy.match("Squat stands") == {"fitness"}
-    assert keywords.match("Running a bakery") == {"running", "fitness"}  # the word, not the sense
-    assert taxonomy.match("Running a bakery") == set()
+    assert keywords.match("miles before breakfast") == keywords.match("Weighted sled") == set()
+    assert taxonomy.match("miles before breakfast") == {"running", "fitness"}
+    assert taxonomy.match("Weighted sled") == {"fitness"}
     assert encoder_input("Kiprun", "Sportswear Store") == "Kiprun (Sportswear Store)"
     # Whatever a JSON string may hold reaches the encoder as text it can take.
-    assert taxonomy.match("\ud800 jog before work \ud800") == {"running", "fitness"}
+    assert taxonomy.match("\ud800 miles before breakfast \ud800") == {"running", "fitness"}
     assert taxonomy.match("x" * 100_000) == set()
