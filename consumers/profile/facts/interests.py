@@ -37,6 +37,7 @@ class Term:
     """How one interest is recognised (one entry of the data file)."""
 
     keywords: re.Pattern[str] | None  # generic words and proper names, anywhere in a text
+    names: re.Pattern[str] | None  # the proper names alone: a brand or a race has one sense
     whole_names: frozenset[str]  # names that say it only as the whole text ("Polar", "rabbit")
     exclude: re.Pattern[str] | None  # a text with one of these gives not this term by keyword
     not_for_categories: frozenset[str]  # page categories whose names never give this term
@@ -50,6 +51,7 @@ class Term:
         names = [name for group in spec.get("names", {}).values() for name in group]
         return cls(
             _pattern([*spec.get("keywords", []), *names], plurals=True),
+            _pattern(names, plurals=True),
             frozenset(_normal(name) for name in spec.get("whole_names", [])),
             _pattern(spec.get("exclude", []), plurals=True),
             frozenset(_normal(c) for c in spec.get("not_for_page_categories", [])),
@@ -79,6 +81,10 @@ class Term:
         return text in self.whole_names or (
             self.keywords is not None and self.keywords.fullmatch(text) is not None
         )
+
+    def names_one(self, text: str) -> bool:
+        """Whether the text holds one of the term's proper names ("parkrun volunteering")."""
+        return self.names is not None and self.names.search(text) is not None
 
     def excluded(self, text: str) -> bool:
         return self.exclude is not None and bool(self.exclude.search(text))
@@ -154,7 +160,9 @@ class Taxonomy:
                 found.add(interest)
             elif term.said_by(name, category):
                 found.add(interest)
-                if not term.is_all_of(name):  # a bare "Strava" has no words to read a sense in
+                # A bare "Strava" has no words to read a sense in, and a proper name (a brand,
+                # a race) has one sense: only generic words ("running", "marathon") are asked.
+                if not term.is_all_of(name) and not term.names_one(name):
                     by_name.add(interest)
             elif not term.excluded(name):  # an exclusion decides "no" as keywords decide "yes"
                 undecided.add(interest)

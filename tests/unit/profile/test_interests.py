@@ -140,15 +140,23 @@ def test_unseen_rows_keep_the_measured_figures(
         assert (scores[term].recall or 0) >= recall, term
 
 
+# Sets written after the taxonomy was last tuned, by someone who did not see it. fresh2 and
+# fresh3 were such sets until the third round tuned on their mistakes (they now meet the targets
+# as tuning data: the floors above); the self-check set of that round was written by the same
+# helper who then wrote the keywords, so it is not unseen in this sense (BENCHMARKS.md). The
+# next set written blind is added here; until then the parameter list is empty (skipped).
+UNSEEN_SETS: list[str] = []
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="targets not met on rows written after tuning, even with the similarity fallback "
-    "(BENCHMARKS.md, interests): fresh2 fitness 94.2% precision / 79.0% recall, running 92.0% / "
-    "79.3%; fresh3 fitness 92.5% / 76.7%, running 87.2% / 71.9%: brand and app names nobody "
-    "wrote down (Kiprun, Karhu, JEFIT) stay unknown, races named without a running word are "
+    "(BENCHMARKS.md, interests): before the third round, fresh2 fitness 94.2% precision / 79.0% "
+    "recall, running 92.0% / 79.3%; fresh3 fitness 92.5% / 76.7%, running 87.2% / 71.9%: brand "
+    "and app names nobody wrote down stay unknown, races named without a running word are "
     "missed, and a keyword in a coffee shop, a TV night or a toy maker still fools it",
 )
-@pytest.mark.parametrize("name", ["interests_fresh2.jsonl", "interests_fresh3.jsonl"])
+@pytest.mark.parametrize("name", UNSEEN_SETS)
 def test_the_targets_on_unseen_rows(name: str) -> None:
     scores = evaluate(rows(name), TAXONOMY, "all")
     assert all(target.shortfall(scores[target.term]) is None for target in TARGETS)
