@@ -112,6 +112,10 @@ def fit(rows: Sequence[dict[str, Any]], vectors: npt.NDArray[np.float64]) -> lis
         keywords_only.keyword_decisions(str(row["text"]), str(row.get("category") or ""))
         for row in rows
     ]
+    mentions = [
+        keywords_only.keyword_mentions(str(row["text"]), str(row.get("category") or ""))
+        for row in rows
+    ]
     folds = np.array([_fold(row) for row in rows])
     fits: list[Fit] = []
     implied = np.zeros(len(rows), dtype=bool)
@@ -121,7 +125,8 @@ def fit(rows: Sequence[dict[str, Any]], vectors: npt.NDArray[np.float64]) -> lis
         decided = np.array([term in found for found, _, _ in decisions]) & ~by_name
         undecided = np.array([term in open_ for _, _, open_ in decisions])
         scores = cross_validated_scores(vectors, labels, folds, K)
-        sense_labels = np.where(by_name, labels, UNLABELLED)
+        mentioned = np.array([term in names for names in mentions])
+        sense_labels = np.where(mentioned, labels, UNLABELLED)
         senses = {k: cross_validated_scores(vectors, sense_labels, folds, k) for k in SENSE_K_GRID}
         keywords = (decided, by_name, undecided)
         result, predicted = fit_term(term, labels, scores, senses, keywords, implied)

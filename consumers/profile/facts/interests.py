@@ -23,8 +23,8 @@ def _normal(text: str) -> str:
 
 
 def _pattern(phrases: Iterable[str], plurals: bool) -> re.Pattern[str] | None:
-    """Whole words or phrases; keywords also in their plural (marathon, marathons), exclusions
-    exactly as written ("road runner" is the cartoon, "road runners" a running club)."""
+    """Whole words or phrases, also in their plural (marathon, marathons; a "movie marathon"
+    exclusion also rules out "movie marathons")."""
     words = sorted({_normal(p) for p in phrases if p.strip()}, key=len, reverse=True)
     if not words:
         return None
@@ -36,7 +36,9 @@ def _pattern(phrases: Iterable[str], plurals: bool) -> re.Pattern[str] | None:
 class Term:
     """How one interest is recognised (one entry of the data file)."""
 
-    keywords: re.Pattern[str] | None
+    keywords: re.Pattern[str] | None  # generic words and proper names, anywhere in a text
+    names: re.Pattern[str] | None  # the proper names alone: a brand or a race has one sense
+    whole_names: frozenset[str]  # names that say it only as the whole text ("Polar", "rabbit")
     exclude: re.Pattern[str] | None  # a text with one of these gives not this term by keyword
     not_for_categories: frozenset[str]  # page categories whose names never give this term
     implies: tuple[str, ...]  # running is fitness too
@@ -46,9 +48,12 @@ class Term:
     @classmethod
     def from_data(cls, raw: list[str] | dict[str, Any]) -> "Term":
         spec: dict[str, Any] = {"keywords": raw} if isinstance(raw, list) else raw
+        names = [name for group in spec.get("names", {}).values() for name in group]
         return cls(
-            _pattern(spec.get("keywords", []), plurals=True),
-            _pattern(spec.get("exclude", []), plurals=False),
+            _pattern([*spec.get("keywords", []), *names], plurals=True),
+            _pattern(names, plurals=True),
+            frozenset(_normal(name) for name in spec.get("whole_names", [])),
+            _pattern(spec.get("exclude", []), plurals=True),
             frozenset(_normal(c) for c in spec.get("not_for_page_categories", [])),
             tuple(spec.get("implies", [])),
             {
@@ -60,15 +65,26 @@ class Term:
 
     def said_by(self, text: str, category: str = "") -> bool:
         """Whether a text (a page name, with its page category) gives this term."""
+        return self.mentioned_in(text, category) and not self.excluded(text)
+
+    def mentioned_in(self, text: str, category: str = "") -> bool:
+        """Whether a keyword or name of this term is in the text, exclusions aside."""
         in_category = self.in_categories.get(category)
-        said = (self.keywords is not None and self.keywords.search(text)) or (
-            in_category is not None and in_category.search(text)
+        return (
+            text in self.whole_names
+            or (self.keywords is not None and self.keywords.search(text) is not None)
+            or (in_category is not None and in_category.search(text) is not None)
         )
-        return bool(said) and not self.excluded(text)
 
     def is_all_of(self, text: str) -> bool:
-        """Whether the text is one keyword and nothing else ("Marathons", "Strava")."""
-        return self.keywords is not None and self.keywords.fullmatch(text) is not None
+        """Whether the text is one keyword or name and nothing else ("Marathons", "Strava")."""
+        return text in self.whole_names or (
+            self.keywords is not None and self.keywords.fullmatch(text) is not None
+        )
+
+    def names_one(self, text: str) -> bool:
+        """Whether the text holds one of the term's proper names ("parkrun volunteering")."""
+        return self.names is not None and self.names.search(text) is not None
 
     def excluded(self, text: str) -> bool:
         return self.exclude is not None and bool(self.exclude.search(text))
@@ -104,7 +120,7 @@ class Taxonomy:
         source, self._similarity_source = self._similarity_source, None
         if source is not None:
             loaded = source if isinstance(source, Similarity) else source()
-            self._similarity = loaded.bind(self.keyword_decisions) if loaded else None
+            self._similarity = loaded.bind(self.keyword_mentions) if loaded else None
         return self._similarity
 
     def match(self, text: str) -> frozenset[str]:
@@ -144,11 +160,24 @@ class Taxonomy:
                 found.add(interest)
             elif term.said_by(name, category):
                 found.add(interest)
-                if not term.is_all_of(name):  # a bare "Strava" has no words to read a sense in
+                # A bare "Strava" has no words to read a sense in, and a proper name (a brand,
+                # a race) has one sense: only generic words ("running", "marathon") are asked.
+                if not term.is_all_of(name) and not term.names_one(name):
                     by_name.add(interest)
             elif not term.excluded(name):  # an exclusion decides "no" as keywords decide "yes"
                 undecided.add(interest)
         return found, by_name, undecided
+
+    def keyword_mentions(self, name: str, category: str) -> set[str]:
+        """The terms whose keywords a page's name holds, whether or not an exclusion or its
+        category then rules them out: the examples the sense score reads ("running my own
+        business" teaches what "running a bakery" means)."""
+        name, category = _normal(name), _normal(category)
+        return {
+            interest
+            for interest, term in self._terms.items()
+            if interest != name and not term.said_by(category) and term.mentioned_in(name, category)
+        }
 
     def _second_opinion(
         self, found: set[str], by_name: set[str], undecided: set[str], name: str, category: str
@@ -193,7 +222,7 @@ def _load(path: str | None, similarity: bool) -> Taxonomy:
     return Taxonomy(terms, Similarity.load if similarity else None)
 
 
-LIST_FIELDS = ("keywords", "exclude", "not_for_page_categories", "implies")
+LIST_FIELDS = ("keywords", "whole_names", "exclude", "not_for_page_categories", "implies")
 
 
 def _words(value: Any) -> bool:
@@ -219,11 +248,10 @@ def _checked_terms(raw: Any, where: str) -> dict[str, Any]:
         for field in LIST_FIELDS:
             if field in spec and not _words(spec[field]):
                 raise ValueError(f"{where}: term {name!r}: {field} must be a list of words")
-        by_category = spec.get("page_category_keywords", {})
-        if not isinstance(by_category, dict) or not all(map(_words, by_category.values())):
-            raise ValueError(
-                f"{where}: term {name!r}: page_category_keywords must map a category to words"
-            )
+        for field in ("page_category_keywords", "names"):
+            groups = spec.get(field, {})
+            if not isinstance(groups, dict) or not all(map(_words, groups.values())):
+                raise ValueError(f"{where}: term {name!r}: {field} must map a name to words")
     return terms
 
 

@@ -10,10 +10,11 @@ nearest examples that give the term. The taxonomy uses it in two places only (``
 - a term no keyword gave and nothing ruled out (an exclusion, a page category) is given when the
   score reaches ``give_at``;
 - a term a page's *name* gave by keyword is dropped when its sense score is below ``keep_at``:
-  the sense score compares the text only with the examples whose names gave the same term by
-  keyword, so it asks "which 'marathon' is this one?" ("Gilmore Girls Marathon" is near "Harry
-  Potter marathon", "Running belts" near "Running vests"), not "is this text about running?",
-  which the head noun would answer ("Running watches" is near "Wristwatches").
+  the sense score compares the text only with the examples whose names hold one of that term's
+  keywords (given or excluded: "running my own business" teaches "running a bakery"), so it asks
+  "which 'marathon' is this one?" ("Gilmore Girls Marathon" is near "Harry Potter marathon",
+  "Running belts" near "Running vests"), not "is this text about running?", which the head noun
+  would answer ("Running watches" is near "Wristwatches").
 
 The examples' vectors and both thresholds are data (``consumers/data/interests_similarity.json``),
 made by ``authstream interests fit``, which picks the thresholds by cross-validation on the
@@ -93,10 +94,10 @@ class Thresholds:
 @dataclass(frozen=True)
 class Opinion:
     score: float  # among all examples: how much the text is like those that give the term
-    sense: float  # among the examples whose names gave the term by keyword
+    sense: float  # among the examples whose names hold one of the term's keywords
 
 
-KeywordDecisions = Callable[[str, str], tuple[set[str], set[str], set[str]]]
+KeywordMentions = Callable[[str, str], set[str]]  # a page's name and category -> terms
 
 
 class Similarity:
@@ -122,10 +123,10 @@ class Similarity:
         self._encoder = encoder
         self._unavailable = False
 
-    def bind(self, keyword_decisions: KeywordDecisions) -> "Similarity":
-        """The sense labels for these keywords: only examples whose names gave the term."""
+    def bind(self, keyword_mentions: KeywordMentions) -> "Similarity":
+        """The sense labels for these keywords: only examples whose names hold the term's."""
         by_name = [
-            keyword_decisions(str(row["text"]), str(row.get("category") or ""))[1]
+            keyword_mentions(str(row["text"]), str(row.get("category") or ""))
             for row in self.examples
         ]
         for term, labels in self.labels.items():
