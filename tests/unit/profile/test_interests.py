@@ -144,23 +144,20 @@ def test_unseen_rows_keep_the_measured_figures(
 # Sets written after the taxonomy was last tuned, by someone who did not see it. fresh2 and
 # fresh3 were such sets until the third round tuned on their mistakes (they now meet the targets
 # as tuning data: the floors above); the self-check set of that round was written by the same
-# helper who then wrote the keywords, so it is not unseen in this sense (BENCHMARKS.md). The
-# next set written blind is added here; until then the parameter list is empty (skipped).
-UNSEEN_SETS: list[str] = []
+# helper who then wrote the keywords, so it is not unseen in this sense (BENCHMARKS.md). fresh4
+# was written by another helper who never opened the taxonomy, committed before the third round
+# was merged, and evaluated once after it (fitness 96.9% / 84.1%, running 97.8% / 81.8%); its
+# mistakes were never printed. Tuning on them would make it tuning data: write a new set first.
+UNSEEN_SETS = ["interests_fresh4.jsonl"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="targets not met on rows written after tuning, even with the similarity fallback "
-    "(BENCHMARKS.md, interests): before the third round, fresh2 fitness 94.2% precision / 79.0% "
-    "recall, running 92.0% / 79.3%; fresh3 fitness 92.5% / 76.7%, running 87.2% / 71.9%: brand "
-    "and app names nobody wrote down stay unknown, races named without a running word are "
-    "missed, and a keyword in a coffee shop, a TV night or a toy maker still fools it",
-)
 @pytest.mark.parametrize("name", UNSEEN_SETS)
 def test_the_targets_on_unseen_rows(name: str) -> None:
+    """Precision >= 90% at recall >= 80% for fitness and running on rows nobody tuned on. The
+    keywords alone reach them on fresh4 too (96.8% / 80.5%, 97.8% / 81.8%), so this holds
+    without the sentence model."""
     scores = evaluate(rows(name), TAXONOMY, "all")
-    assert all(target.shortfall(scores[target.term]) is None for target in TARGETS)
+    assert [t for t in TARGETS if t.shortfall(scores[t.term]) is not None] == []
 
 
 def test_arithmetic_and_report_on_a_hand_made_set() -> None:
