@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from hypothesis import example, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -119,6 +119,8 @@ def test_an_envelope_read_from_bytes_is_what_validating_its_objects_gives(
         try:
             outcomes.append(validate())
         except ValidationError as exc:
+            # Too deep for the JSON parser: refused before any field is read, before as now.
+            assume(not any(e["type"] == "json_invalid" for e in exc.errors()))
             outcomes.append({tuple(e["loc"]) for e in exc.errors()})
     reference, decoded = outcomes
     assert decoded == reference
