@@ -78,28 +78,27 @@ def changed_between(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     )
 
 
-# Fields whose Python equality can hide a change in their JSON: a block's time read from a
-# finding keeps its offset, and the same instant written another way is equal in Python.
-_CONFIRMED_ALWAYS = ("enrichment", "sentiment")
+# Fields whose values may hold what JSON writes otherwise: a finding's data in a block (a NaN is
+# written null, an extra set to None is dropped, a time keeps the offset the finding gave, and
+# the same instant written another way is equal in Python), or facts read from it. The other
+# fields hold JSON values (the Auth0 snapshot is merged from a JSON dump of the event) or typed
+# values in UTC, whose Python equality is that of their JSON.
+_IN_JSON = frozenset({"enrichment", "sentiment", "location", "employment"})
 _FIELDS = tuple(k for k in Profile.model_fields if k not in NOT_A_CHANGE)
 
 
 def changed_since(stored: dict[str, Any], before: Profile, after: Profile) -> list[str]:
-    """``changed_between(stored, after.document())`` without dumping all of ``after``, where
-    ``stored`` is ``before.document()`` as read back (dumping the new profile to a dict for the
-    comparison, then serialising it for the write, was a tenth of the index stage's CPU). The
-    fields that differ as Python values are the candidates, and each is confirmed in its JSON
-    form against the stored one: Python sees a NaN, or a block's extra set to None, where the
-    JSON has null or nothing."""
-    candidates = {
-        k
-        for k in _FIELDS
-        if getattr(before, k) != getattr(after, k) or (k in _CONFIRMED_ALWAYS and getattr(after, k))
-    }
-    if not candidates:
-        return []
-    new = after.model_dump(mode="json", include=candidates, exclude_none=True)
-    return sorted(k for k in candidates if stored.get(k) != new.get(k))
+    """``changed_between(stored, after.document())`` without dumping ``after``, where ``stored``
+    is ``before.document()`` as read back (dumping the new profile to a dict for the comparison,
+    then serialising it for the write, was a tenth of the index stage's CPU): the fields are
+    compared as Python values, and those that may hold what JSON writes otherwise in JSON."""
+    old, new = before.__dict__, after.__dict__
+    changed = [k for k in _FIELDS if k not in _IN_JSON and old[k] != new[k]]
+    confirm = {k for k in _IN_JSON if new[k] or old[k] != new[k]}
+    if confirm:
+        dumped = after.model_dump(mode="json", include=confirm, exclude_none=True)
+        changed += [k for k in confirm if stored.get(k) != dumped.get(k)]
+    return sorted(changed)
 
 
 def set_fields(profile: Profile) -> list[str]:

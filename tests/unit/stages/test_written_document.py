@@ -2,6 +2,7 @@
 changed (``changed_since``, ``set_fields``) are ``changed_between`` of the stored and the new
 document, and the JSON written (``Profile.document_json``) is ``document()`` serialised."""
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from consumers.stages.derived import (
 )
 from schemas import Event
 from tests.fuzz import fuzz
+from tests.helpers import envelope
 from tests.strategies import envelopes, sound_json_values, to_json
 from tests.unit.profile.test_fold_fuzz import NOW, TAXONOMY, USER, histories
 
@@ -68,6 +70,10 @@ def test_the_json_written_is_the_document(
     assert orjson.loads(profile.document_json()) == profile.document()
 
 
+def decode(raw: dict[str, Any]) -> Event:
+    return decode_event(json.dumps(raw).encode(), 1 << 20)  # writes NaN, as some publishers do
+
+
 def finding(**extra: Any) -> Block:
     return Block.model_validate({"provider": "fullcontact", "updated_at": AT, **extra})
 
@@ -75,13 +81,22 @@ def finding(**extra: Any) -> Block:
 def test_what_json_writes_as_null_is_no_change() -> None:
     """Python sees NaN where the stored JSON has null, and a None extra where it has nothing."""
     stored, before = read_back(
-        Profile(user_id=USER, auth0={"score": math.nan}, enrichment={"fc": finding(note=None)})
+        Profile(user_id=USER, enrichment={"fc": finding(note=None, score=math.nan)})
     )
-    after = before.model_copy(
-        update={"auth0": {"score": math.nan}, "enrichment": {"fc": finding(note=None)}}
-    )
-    assert before.auth0 != after.auth0  # NaN is not equal to anything in Python
+    after = before.model_copy(update={"enrichment": {"fc": finding(note=None, score=math.nan)}})
+    assert before.enrichment != after.enrichment
     assert changed_since(stored, before, after) == [] == changed_between(stored, after.document())
+
+
+def test_a_nan_an_event_carries_is_no_change_either() -> None:
+    """Publishers may write NaN (pydantic reads it): the snapshot keeps what JSON writes."""
+    first, again = envelope(), envelope()
+    for raw, minutes in ((first, 0), (again, 5)):
+        raw["user"] |= {"user_id": USER, "score": math.nan, "tags": [math.inf, 1]}
+        raw["occurred_at"] = (AT + timedelta(minutes=minutes)).isoformat()
+    stored, before = read_back(fold(None, [decode(first)], TAXONOMY, NOW)[0])
+    after, _ = fold(before, [decode(again)], TAXONOMY, NOW)
+    assert changed_since(stored, before, after) == changed_between(stored, after.document())
 
 
 def test_the_same_instant_written_another_way_is_a_change_as_before() -> None:
