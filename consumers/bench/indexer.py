@@ -325,8 +325,15 @@ async def pipeline(
     services = service_pids(settings.amqp_urls()[0], settings.elasticsearch_url)
     with contextlib.ExitStack() as stack:
         workers = [stack.enter_context(worker_process(settings)) for _ in range(index_workers)]
+        # Each on a port of its own: on the default one a stage dies at once whenever anything
+        # else on the machine serves metrics there (another run, a soak), and the run then
+        # waits for that stage's queue for ever.
         stages = {
-            name: stack.enter_context(authstream_process(settings, ["run", "--stage", name]))
+            name: stack.enter_context(
+                authstream_process(
+                    settings, ["run", "--stage", name], AUTHSTREAM_METRICS_PORT=str(free_port())
+                )
+            )
             for name in others
         }
         for each, each_port in workers:
