@@ -79,11 +79,13 @@ def changed_between(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 # Fields whose values may hold what JSON writes otherwise: a finding's data in a block (a NaN is
-# written null, an extra set to None is dropped, a time keeps the offset the finding gave, and
-# the same instant written another way is equal in Python), or facts read from it. The other
-# fields hold JSON values (the Auth0 snapshot is merged from a JSON dump of the event) or typed
-# values in UTC, whose Python equality is that of their JSON.
+# written null, an extra set to None is dropped) or facts read from it (a NaN). The other fields
+# hold JSON values (the Auth0 snapshot is merged from a JSON dump of the event) or typed values in
+# UTC, whose Python equality is that of their JSON.
 _IN_JSON = frozenset({"enrichment", "sentiment", "location", "employment"})
+# A block's time keeps the offset its finding gave: the same instant written another way is equal
+# in Python and not in JSON, so blocks are compared in JSON whenever there are any.
+_ALWAYS_IN_JSON = ("enrichment", "sentiment")
 _FIELDS = tuple(k for k in Profile.model_fields if k not in NOT_A_CHANGE)
 
 
@@ -93,12 +95,15 @@ def changed_since(stored: dict[str, Any], before: Profile, after: Profile) -> li
     then serialising it for the write, was a tenth of the index stage's CPU): the fields are
     compared as Python values, and those that may hold what JSON writes otherwise in JSON."""
     old, new = before.__dict__, after.__dict__
-    changed = [k for k in _FIELDS if k not in _IN_JSON and old[k] != new[k]]
-    confirm = {k for k in _IN_JSON if new[k] or old[k] != new[k]}
-    if confirm:
-        dumped = after.model_dump(mode="json", include=confirm, exclude_none=True)
-        changed += [k for k in confirm if stored.get(k) != dumped.get(k)]
-    return sorted(changed)
+    changed = [k for k in _FIELDS if old[k] != new[k]]
+    confirm = {k for k in changed if k in _IN_JSON} | {k for k in _ALWAYS_IN_JSON if new[k]}
+    if not confirm:
+        return sorted(changed)
+    dumped = after.model_dump(mode="json", include=confirm, exclude_none=True)
+    return sorted(
+        {k for k in changed if k not in confirm}
+        | {k for k in confirm if stored.get(k) != dumped.get(k)}
+    )
 
 
 def set_fields(profile: Profile) -> list[str]:
