@@ -7,7 +7,7 @@ dropped on the way in: they are secrets and have no place in an analytics store.
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.types import DocumentId, LooseString, OptionalInt, OptionalTimestamp
 
@@ -25,12 +25,15 @@ class Auth0Identity(BaseModel):
     isSocial: bool | None = None
     profileData: dict[str, Any] | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_idp_tokens(cls, data: Any) -> Any:
-        if isinstance(data, dict) and IDP_SECRET_KEYS & data.keys():
-            return {k: v for k, v in data.items() if k not in IDP_SECRET_KEYS}
-        return data
+    # After validation, on the extra fields they land in: a validator that runs before makes
+    # pydantic build the whole event as Python objects first (a third of decoding an event).
+    @model_validator(mode="after")
+    def _drop_idp_tokens(self) -> "Auth0Identity":
+        extra = self.__pydantic_extra__
+        if extra and not IDP_SECRET_KEYS.isdisjoint(extra):
+            for key in IDP_SECRET_KEYS & extra.keys():
+                del extra[key]
+        return self
 
 
 class Auth0User(BaseModel):
@@ -65,12 +68,13 @@ class Auth0User(BaseModel):
     user_metadata: dict[str, Any] = Field(default_factory=dict)
     app_metadata: dict[str, Any] = Field(default_factory=dict)
 
-    @model_validator(mode="before")
+    @field_validator("user_metadata", "app_metadata", mode="before")
     @classmethod
-    def _null_metadata_is_empty(cls, data: Any) -> Any:
+    def _null_metadata_is_empty(cls, value: Any) -> Any:
         # Rules commonly hand over user_metadata: null for users who never had any.
-        if isinstance(data, dict):
-            for key in ("user_metadata", "app_metadata", "identities"):
-                if key in data and data[key] is None:
-                    data = {**data, key: [] if key == "identities" else {}}
-        return data
+        return {} if value is None else value
+
+    @field_validator("identities", mode="before")
+    @classmethod
+    def _null_identities_are_none(cls, value: Any) -> Any:
+        return [] if value is None else value

@@ -114,10 +114,11 @@ def cut_connections(settings: Settings, name: str, consuming_from: str | None = 
         connections = api.get("/api/connections").raise_for_status().json()
         if consuming_from is not None:
             consumers = api.get("/api/consumers").raise_for_status().json()
+            # A consumer whose channel is closing has "channel_details": [] (management API).
             ours = {
                 c["channel_details"]["connection_name"]
                 for c in consumers
-                if c["queue"]["name"] == consuming_from
+                if c["queue"]["name"] == consuming_from and isinstance(c["channel_details"], dict)
             }
             connections = [c for c in connections if c["name"] in ours]
         cut = 0

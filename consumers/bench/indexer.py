@@ -200,6 +200,23 @@ async def _wait_for_settled(port: int, count: int, process: subprocess.Popen[byt
             await asyncio.sleep(SETTLED_POLL_S)
 
 
+async def _wait_until_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    """Until the process answers /readyz with 200: consuming, its dependencies reachable. Its
+    start-up (imports, the taxonomy, connections: about half a second of CPU) is then over, and
+    is not counted in the events' CPU."""
+    deadline = time.monotonic() + 120
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return
+            if process.poll() is not None:
+                raise RuntimeError(f"a stage process exited with status {process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("a stage process was not ready within 2 minutes")
+            await asyncio.sleep(SETTLED_POLL_S)
+
+
 async def _wait_for_all_settled(
     workers: list[tuple[subprocess.Popen[bytes], int]], count: int
 ) -> None:
@@ -325,12 +342,22 @@ async def pipeline(
     services = service_pids(settings.amqp_urls()[0], settings.elasticsearch_url)
     with contextlib.ExitStack() as stack:
         workers = [stack.enter_context(worker_process(settings)) for _ in range(index_workers)]
+        # Each on a port of its own: on the default one a stage dies at once whenever anything
+        # else on the machine serves metrics there (another run, a soak), and the run then
+        # waits for that stage's queue for ever.
+        ports = {name: free_port() for name in others}
         stages = {
-            name: stack.enter_context(authstream_process(settings, ["run", "--stage", name]))
+            name: stack.enter_context(
+                authstream_process(
+                    settings, ["run", "--stage", name], AUTHSTREAM_METRICS_PORT=str(ports[name])
+                )
+            )
             for name in others
         }
         for each, each_port in workers:
-            await _wait_for_settled(each_port, 0, each)  # listening
+            await _wait_until_ready(each_port, each)
+        for name, process in stages.items():
+            await _wait_until_ready(ports[name], process)
         meter = CpuMeter(
             {"load generator": os.getpid(), **services}
             | {f"index#{n}": each.pid for n, (each, _) in enumerate(workers, 1)}

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from consumers.core.errors import InvalidEvent
 from schemas import Event
+from schemas.envelope import UNSUPPORTED_SCHEMA
 
 MAX_REASONS = 5
 # JSON allows integers of any size, but Elasticsearch (long), orjson and most JSON readers stop at
@@ -20,8 +21,13 @@ MAX_PATH_CHARS = 80
 
 def describe_validation_error(exc: ValidationError) -> str:
     """``user.user_id: Field required; occurred_at: ...`` — no input values (they may be PII)."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    # An envelope of another contract: what its other fields say is no error of this one.
+    unsupported = next((e["msg"] for e in errors if e["type"] == UNSUPPORTED_SCHEMA), None)
+    if unsupported is not None:
+        return unsupported
     reasons = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+    for error in errors:
         location = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         reasons.append(f"{location}: {message}" if location else message)

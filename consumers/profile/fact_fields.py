@@ -6,7 +6,8 @@ those sources, and deriving was a sixth of the index stage's CPU. Facts are a pu
 their sources (the Auth0 snapshot, the enrichment answers, the last geo, each with the day it was
 observed, the taxonomy, and today's date, which bounds plausible birth years), so the fields are
 kept per digest of exactly those inputs: a repeat is the same answer, not an approximation. A
-process keeps at most ``CACHE_LIMIT`` answers, and a new process simply derives them again.
+process keeps at most ``CACHE_LIMIT`` answers (the least recently used goes first), and a new
+process simply derives them again.
 
 Keys of the snapshot that change on every login and that no fact reads (``UNREAD_KEYS``) are
 left out of the sources, for the cache and for the derivation alike; a test checks that facts
@@ -38,10 +39,12 @@ UNREAD_KEYS = frozenset(
         "_geo",
     }
 )
-# 2-4 KB per answer in a worker (measured on the benchmark's users): 10,000 keep the index stage's
-# memory in bounds (at 50,000 a 200,000-event run peaked at 357 MB); a user's logins cluster in
-# time, so the users whose answers are wanted again are the recent ones.
-CACHE_LIMIT = 10_000
+# About 1 KB per answer in a worker (measured on the benchmark's users, with the provenance
+# records shared; 2-4 KB before): 40,000 cost about 40 MB. The least recently used answer goes
+# first: a user's logins cluster in time, so the answers wanted again are the recent ones. (At
+# 10,000, cleared when full, a 200,000-event run with 40,000 users found fewer and fewer of its
+# answers: the index stage's CPU per event rose by a sixth over the run.)
+CACHE_LIMIT = 40_000
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,23 @@ def read_sources(user: Blob) -> Blob:
     return Blob(data, user.origin, user.path)
 
 
+# Provenance records repeat across users (the same source, field and day): each is made once and
+# shared, never changed in place, like the answers that hold them (they were half of an answer's
+# memory, and most of the time spent making one).
+_PROVENANCE: dict[tuple[str, str, str], Provenance] = {}
+
+
 def _provenance(fact: Fact[Any] | None) -> Provenance | None:
-    return Provenance.model_validate(fact.provenance()) if fact else None
+    if not fact:
+        return None
+    raw = fact.provenance()
+    key = (raw["source"], raw["field"], raw["observed_on"])
+    found = _PROVENANCE.get(key)
+    if found is None:
+        if len(_PROVENANCE) >= CACHE_LIMIT:
+            _PROVENANCE.clear()
+        found = _PROVENANCE[key] = Provenance.model_validate(raw)
+    return found
 
 
 def fields_of(facts: UserFacts) -> FactFields:
@@ -158,10 +176,10 @@ def remembered_fields(
     if digest is None:
         return derive_fields(user, enrichment, geo, taxonomy)
     cache = _CACHES.setdefault(taxonomy, {})
-    found = cache.get(digest)
+    found = cache.pop(digest, None)
     if found is None:
         found = derive_fields(user, enrichment, geo, taxonomy)
         if len(cache) >= CACHE_LIMIT:
-            cache.clear()
-        cache[digest] = found
+            del cache[next(iter(cache))]  # the least recently used
+    cache[digest] = found  # now the most recently used
     return found

@@ -139,6 +139,11 @@ class Profile(BaseModel):
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
 
+    def document_json(self) -> bytes:
+        """``document()`` as the JSON the index stage writes, without the dict in between
+        (half the cost: the stage dumped a dict, then serialised it)."""
+        return self.__pydantic_serializer__.to_json(self, exclude_none=True)
+
 
 def outbox_entry(derived: DerivedEvent) -> dict[str, Any]:
     """One outbox entry as ``Profile.document`` writes it."""

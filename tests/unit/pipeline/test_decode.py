@@ -3,6 +3,7 @@ import pytest
 
 from consumers.core.errors import InvalidEvent
 from consumers.pipeline.decode import decode_event
+from schemas import Event
 from tests.helpers import dumps, envelope
 
 
@@ -82,3 +83,31 @@ def test_long_digit_strings_and_64_bit_integers_are_fine() -> None:
     raw = envelope(event_id="9002026112910150012300000000000000000000000000000000000001")
     raw["data"] = {"max": 2**64 - 1, "min": -(2**63)}
     assert decode_event(dumps(raw), 1 << 20).data == {"max": 2**64 - 1, "min": -(2**63)}
+
+
+def test_another_contracts_envelope_is_named_by_its_schema_alone() -> None:
+    """Its other fields are no errors of this contract: the reason is the schema's, as when the
+    schema was checked before the fields."""
+    body = dumps(envelope(schema="authstream.event/2", type="Not A Type", user={}))
+    with pytest.raises(InvalidEvent) as info:
+        decode_event(body, 1 << 20)
+    assert info.value.reason == (
+        "unsupported schema 'authstream.event/2': this authstream reads 'authstream.event/1'"
+    )
+
+
+def test_null_metadata_and_identity_tokens_read_the_same_from_bytes_and_from_objects() -> None:
+    """Decoding reads the body straight from JSON; validating parsed objects is the reference."""
+    raw = envelope()
+    raw["user"] |= {
+        "user_metadata": None,
+        "app_metadata": None,
+        "identities": [{"provider": "github", "user_id": 7, "access_token": "gho_secret"}],
+    }
+    decoded = decode_event(orjson.dumps(raw), 1 << 20)
+    assert decoded == Event.model_validate(orjson.loads(orjson.dumps(raw)))
+    assert decoded.user.user_metadata == {} and decoded.user.app_metadata == {}
+    assert "gho_secret" not in decoded.model_dump_json()
+    no_identities = envelope()
+    no_identities["user"]["identities"] = None
+    assert decode_event(orjson.dumps(no_identities), 1 << 20).user.identities == []

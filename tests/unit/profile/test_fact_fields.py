@@ -19,6 +19,7 @@ from consumers.profile.fact_fields import (
 )
 from consumers.profile.facts import Blob, Origin, Taxonomy, facts_from
 from consumers.profile.fold import fold
+from consumers.profile.model import Provenance
 from schemas import Event
 from tests.fuzz import fuzz
 from tests.strategies import json_values
@@ -88,15 +89,26 @@ def test_sources_that_are_not_plain_json_are_derived_without_the_cache() -> None
     assert remembered_fields(user, [], None, TAXONOMY) == derive_fields(user, [], None, TAXONOMY)
 
 
-def test_a_full_cache_starts_afresh(monkeypatch: Any) -> None:
+def test_a_full_cache_lets_the_least_recently_used_answer_go(monkeypatch: Any) -> None:
     monkeypatch.setattr(fact_fields, "CACHE_LIMIT", 3)
     fact_fields._CACHES.clear()
-    for n in range(7):
-        user = user_blob({"gender": "F", "age": 20 + n}, date(2026, 1, 1))
-        assert remembered_fields(user, [], None, TAXONOMY) == derive_fields(
-            user, [], None, TAXONOMY
-        )
+    users = [user_blob({"gender": "F", "age": 20 + n}, date(2026, 1, 1)) for n in range(5)]
+    for n in (0, 1, 2, 0, 3, 4):  # 0 is used again before 3 comes: 1 and 2 go
+        fields = remembered_fields(users[n], [], None, TAXONOMY)
+        assert fields == derive_fields(users[n], [], None, TAXONOMY)
         assert len(fact_fields._CACHES[TAXONOMY]) <= 3
+    kept = set(fact_fields._CACHES[TAXONOMY])
+    assert kept == {sources_digest(users[n], [], None) for n in (0, 3, 4)}
+
+
+@given(profiles, observed_days)
+def test_a_shared_provenance_record_is_the_one_made_from_the_fact(
+    data: dict[str, Any], day: date
+) -> None:
+    facts = facts_from(user_blob(data, day), [], None, TAXONOMY)
+    for fact in (facts.gender, facts.birth, facts.twitter_handle, facts.location):
+        if fact is not None:
+            assert fact_fields._provenance(fact) == Provenance.model_validate(fact.provenance())
 
 
 def login(n: int, extra: dict[str, Any]) -> Event:
