@@ -37,6 +37,7 @@ CUSTOMER = {
 }  # fmt: skip
 ANSWERS = {"birthday": "1992-04-03", "gender": "male", "interests": ["running"]}
 
+
 @pytest.fixture(autouse=True)
 def _node_and_the_actions_packages() -> None:
     """`make test` installs them first (make js-deps); elsewhere this skips, except under CI."""
