@@ -6,7 +6,11 @@ Every enabled stage runs as its own ``authstream run`` process. First a burst of
 the maximum throughput (unless ``--rate`` is given); then events are offered at half of it, and
 every few seconds each process's resident memory, open file descriptors and sockets are read from
 ``/proc``, and the backlog from the stages' queues. The report gives each series' slope (per
-minute, by least squares, after a warm-up); all should be about zero. The last line is JSON.
+minute, by least squares) twice: from the end of a one-minute warm-up, and over the second half
+of the run alone. Memory that grows while bounded caches fill (the index stage remembers fact
+fields for up to 10,000 profiles; one event in five is a new user) and then stays shows a
+positive first slope and a second-half slope of about zero; a leak keeps both positive. The
+values after the warm-up, at half time and at the end are printed too. The last line is JSON.
 """
 
 import asyncio
@@ -78,9 +82,26 @@ class SoakResult:
     published: int  # confirmed by the broker
     unconfirmed: int  # offered while the broker went away
     broker_drops: int  # times the publisher's connection was lost and reopened
-    slopes: dict[str, float] = field(default_factory=dict)  # series -> per minute
+    slopes: dict[str, float] = field(default_factory=dict)  # series -> per minute, after warm-up
+    second_half: dict[str, float] = field(default_factory=dict)  # series -> per minute
     first: dict[str, float] = field(default_factory=dict)  # series -> value after warm-up
+    middle: dict[str, float] = field(default_factory=dict)  # at half time
     last: dict[str, float] = field(default_factory=dict)
+
+
+def summarize(
+    result: SoakResult, series: dict[str, list[tuple[float, float]]], seconds: float
+) -> None:
+    """Each series' values after the warm-up, at half time and at the end, and its slopes from
+    the warm-up on and over the second half of the run."""
+    for name, points in series.items():
+        settled = [p for p in points if p[0] >= min(WARM_UP_S, seconds / 4)] or points
+        late = [p for p in points if p[0] >= seconds / 2] or points[-1:]
+        result.slopes[name] = round(slope_per_minute(settled), 3)
+        result.second_half[name] = round(slope_per_minute(late), 3)
+        result.first[name] = round(settled[0][1], 1)
+        result.middle[name] = round(late[0][1], 1)
+        result.last[name] = round(points[-1][1], 1)
 
 
 async def _backlog(settings: Settings, stages: list[str]) -> int | None:
@@ -196,23 +217,28 @@ async def run_soak(
         offered.unconfirmed,
         offered.lost_sessions,
     )
-    for name, points in series.items():
-        settled = [p for p in points if p[0] >= min(WARM_UP_S, seconds / 4)] or points
-        result.slopes[name] = round(slope_per_minute(settled), 3)
-        result.first[name] = round(settled[0][1], 1)
-        result.last[name] = round(settled[-1][1], 1)
+    summarize(result, series, seconds)
     return result
 
 
 def format_soak(r: SoakResult) -> str:
+    warm = f"after {WARM_UP_S / 60:g} min"
     lines = [
         f"soak: {r.published:,} events at {r.rate:,.0f}/s for {r.minutes:g} min"
         + (f" (half the measured maximum, {r.max_eps:,.0f}/s)" if r.max_eps else ""),
-        f"  {'series':<32} {'after warm-up':>14} {'at the end':>11} {'slope per minute':>17}",
+        f"  {'':<26} {'':>12} {'':>10} {'':>10} {'slope per minute':^25}",
+        f"  {'series':<26} {warm:>12} {'half time':>10} {'at the end':>10} "
+        f"{'from ' + warm[6:]:>12} {'2nd half':>12}",
     ]
     for name in sorted(r.slopes):
         lines.append(
-            f"  {name:<32} {r.first[name]:>14,.1f} {r.last[name]:>11,.1f} {r.slopes[name]:>+17.3f}"
+            f"  {name:<26} {r.first[name]:>12,.1f} {r.middle[name]:>10,.1f} {r.last[name]:>10,.1f} "
+            f"{r.slopes[name]:>+12.3f} {r.second_half[name]:>+12.3f}"
+        )
+    if r.broker_drops:
+        lines.append(
+            f"  the broker dropped the publisher {r.broker_drops} time(s) (restarted by someone "
+            f"else?); {r.unconfirmed:,} event(s) went unconfirmed"
         )
     lines.append(json.dumps(asdict(r)))
     return "\n".join(lines)
