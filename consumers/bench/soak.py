@@ -127,6 +127,11 @@ async def _burst(
     return BURST / (time.perf_counter() - started)
 
 
+def load_connection(settings: Settings) -> str:
+    """The load generator's connection name: the broker's view tells whose load it is."""
+    return f"authstream soak load {settings.name_prefix}"
+
+
 @dataclass
 class Offered:
     confirmed: int = 0  # events the broker confirmed
@@ -142,13 +147,16 @@ async def _offer(settings: Settings, rate: float, seconds: float, offered: Offer
     started = time.perf_counter()
     number = 0
     while True:
+        dropped = False
         try:
-            async with open_publisher(settings) as publisher:
+            async with open_publisher(settings, load_connection(settings)) as publisher:
                 for envelope in events:
                     due = started + number / rate
                     if (wait := due - time.perf_counter()) > 0:
                         await asyncio.sleep(wait)
-                    if time.perf_counter() - started > seconds or not publisher.channel.is_open:
+                    if time.perf_counter() - started > seconds:
+                        break
+                    if dropped := not publisher.channel.is_open:
                         break
                     line = orjson.dumps(envelope)
                     event = decode_event(line, settings.max_event_bytes)
@@ -156,10 +164,10 @@ async def _offer(settings: Settings, rate: float, seconds: float, offered: Offer
                     number += 1
             offered.confirmed += publisher.report.published
             offered.unconfirmed += len(publisher.report.failures)
-            if publisher.channel.is_open:
-                return  # the time is up
         except BrokerUnavailable:
-            pass
+            dropped = True
+        if not dropped:
+            return  # the time is up
         offered.lost_sessions += 1
         await asyncio.sleep(RECONNECT_S)
 
