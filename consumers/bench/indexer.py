@@ -48,6 +48,7 @@ from consumers.bench.workfile import (
 from consumers.broker import admin
 from consumers.broker.publisher import open_publisher, publish_stream
 from consumers.cli.setup import remove_everything, run_setup
+from consumers.core.errors import RetryableError
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline.decode import decode_event
@@ -143,7 +144,23 @@ async def throwaway_setups(settings: Settings, *phases: str) -> AsyncIterator[di
         yield prefixed
     finally:
         for phase_settings in prefixed.values():
-            await remove_everything(phase_settings)
+            await _remove_despite_outages(phase_settings)
+
+
+REMOVAL_ATTEMPTS, REMOVAL_PAUSE_S = 12, 5.0
+
+
+async def _remove_despite_outages(settings: Settings) -> None:
+    """``remove_everything``, tried again for a minute while a service is away: a run that ended
+    while someone restarted the shared broker once left its queues behind with their messages."""
+    for attempt in range(1, REMOVAL_ATTEMPTS + 1):
+        try:
+            await remove_everything(settings)
+            return
+        except RetryableError:
+            if attempt == REMOVAL_ATTEMPTS:
+                raise
+            await asyncio.sleep(REMOVAL_PAUSE_S)
 
 
 @contextmanager
