@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from consumers.core.settings import Settings
+from consumers.pipeline.health import Health
 from consumers.pipeline.run import run_stages
 from consumers.pipeline.worker import Stage, Worker
 from consumers.stages.catalog import CATALOG
@@ -43,10 +44,13 @@ def _in_a_thread(work: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> 
 
 
 @contextmanager
-def running(settings: Settings, stages: tuple[str, ...] = ("index",)) -> Iterator[None]:
-    """The catalog's stages, as `authstream run --stage ...` runs them."""
+def running(
+    settings: Settings, stages: tuple[str, ...] = ("index",), health: Health | None = None
+) -> Iterator[None]:
+    """The catalog's stages, as `authstream run --stage ...` runs them (with ``health``: their
+    dependency checks too, as the probes see them)."""
     chosen = [CATALOG[name] for name in stages]
-    with _in_a_thread(lambda stop: run_stages(settings, chosen, stop)):
+    with _in_a_thread(lambda stop: run_stages(settings, chosen, stop, health)):
         yield
 
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -37,6 +37,7 @@ import httpx
 import orjson
 from elasticsearch import AsyncElasticsearch
 
+from consumers.bench.children import ChildProcess, check_alive
 from consumers.bench.cpu import CpuMeter, cpu_seconds, service_pids
 from consumers.bench.workfile import (
     prepare_bulk_bodies,
@@ -47,6 +48,7 @@ from consumers.bench.workfile import (
 from consumers.broker import admin
 from consumers.broker.publisher import open_publisher, publish_stream
 from consumers.cli.setup import remove_everything, run_setup
+from consumers.core.errors import RetryableError
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline.decode import decode_event
@@ -142,14 +144,31 @@ async def throwaway_setups(settings: Settings, *phases: str) -> AsyncIterator[di
         yield prefixed
     finally:
         for phase_settings in prefixed.values():
-            await remove_everything(phase_settings)
+            await _remove_despite_outages(phase_settings)
+
+
+REMOVAL_ATTEMPTS, REMOVAL_PAUSE_S = 12, 5.0
+
+
+async def _remove_despite_outages(settings: Settings) -> None:
+    """``remove_everything``, tried again for a minute while a service is away: a run that ended
+    while someone restarted the shared broker once left its queues behind with their messages."""
+    for attempt in range(1, REMOVAL_ATTEMPTS + 1):
+        try:
+            await remove_everything(settings)
+            return
+        except RetryableError:
+            if attempt == REMOVAL_ATTEMPTS:
+                raise
+            await asyncio.sleep(REMOVAL_PAUSE_S)
 
 
 @contextmanager
 def authstream_process(
     settings: Settings, command: list[str], **env: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """``authstream COMMAND`` in its own process, on these settings; SIGTERM when done."""
+) -> Iterator[ChildProcess]:
+    """``authstream COMMAND`` in its own process, on these settings; SIGTERM when done. Its stderr
+    reaches ours, and the waits below stop the run, saying why, if it dies (``bench.children``)."""
     environment = os.environ | {
         "AUTHSTREAM_AMQP_URL": settings.amqp_url.get_secret_value(),
         "AUTHSTREAM_ELASTICSEARCH_URL": settings.elasticsearch_url,
@@ -157,8 +176,11 @@ def authstream_process(
         "AUTHSTREAM_LOG_LEVEL": "warning",
         **env,
     }
-    # Our own interpreter and module with fixed arguments: no untrusted input reaches the call.
-    process = subprocess.Popen([sys.executable, "-m", "consumers.cli", *command], env=environment)  # noqa: S603
+    process = ChildProcess(
+        "authstream " + " ".join(command),
+        [sys.executable, "-m", "consumers.cli", *command],
+        environment,
+    )
     try:
         yield process
     finally:
@@ -170,7 +192,7 @@ def authstream_process(
 
 
 @contextmanager
-def worker_process(settings: Settings) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def worker_process(settings: Settings) -> Iterator[tuple[ChildProcess, int]]:
     """A real ``authstream run --stage index`` for these settings, with its metrics port."""
     port = free_port()
     with authstream_process(
@@ -189,44 +211,46 @@ async def _settled(client: httpx.AsyncClient, port: int) -> int:
         return -1  # not listening yet
 
 
-async def _wait_for_settled(port: int, count: int, process: subprocess.Popen[bytes]) -> None:
+async def _wait_for_settled(
+    port: int, count: int, process: ChildProcess, watched: Sequence[ChildProcess] = ()
+) -> None:
+    """Until the index stage's process has settled ``count`` messages; ``StageDied`` if it, or
+    one of the ``watched`` processes, exits meanwhile."""
     deadline = time.monotonic() + 1_800
     async with httpx.AsyncClient(timeout=5) as client:
         while await _settled(client, port) < count:
-            if process.poll() is not None:
-                raise RuntimeError(f"the worker exited with status {process.returncode}")
+            check_alive([process, *watched])
             if time.monotonic() > deadline:
                 raise RuntimeError("the worker did not finish within 30 minutes")
             await asyncio.sleep(SETTLED_POLL_S)
 
 
-async def _wait_until_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+async def _wait_until_ready(
+    port: int, process: ChildProcess, watched: Sequence[ChildProcess] = ()
+) -> None:
     """Until the process answers /readyz with 200: consuming, its dependencies reachable. Its
     start-up (imports, the taxonomy, connections: about half a second of CPU) is then over, and
-    is not counted in the events' CPU."""
+    is not counted in the events' CPU. ``StageDied`` if it, or one of ``watched``, exits."""
     deadline = time.monotonic() + 120
     async with httpx.AsyncClient(timeout=5) as client:
         while True:
             with contextlib.suppress(httpx.HTTPError):
                 if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
                     return
-            if process.poll() is not None:
-                raise RuntimeError(f"a stage process exited with status {process.returncode}")
+            check_alive([process, *watched])
             if time.monotonic() > deadline:
                 raise RuntimeError("a stage process was not ready within 2 minutes")
             await asyncio.sleep(SETTLED_POLL_S)
 
 
 async def _wait_for_all_settled(
-    workers: list[tuple[subprocess.Popen[bytes], int]], count: int
+    workers: list[tuple[ChildProcess, int]], count: int, watched: Sequence[ChildProcess] = ()
 ) -> None:
     """Until the index stage's processes together have settled ``count`` messages."""
     deadline = time.monotonic() + 1_800
     async with httpx.AsyncClient(timeout=5) as client:
         while sum([await _settled(client, port) for _, port in workers]) < count:
-            for process, _ in workers:
-                if process.poll() is not None:
-                    raise RuntimeError(f"a worker exited with status {process.returncode}")
+            check_alive([*(process for process, _ in workers), *watched])
             if time.monotonic() > deadline:
                 raise RuntimeError("the workers did not finish within 30 minutes")
             await asyncio.sleep(SETTLED_POLL_S)
@@ -289,7 +313,7 @@ TRACE_EVERY_S = 5.0
 
 async def _trace(
     pids: Mapping[str, int],
-    workers: list[tuple[subprocess.Popen[bytes], int]],
+    workers: list[tuple[ChildProcess, int]],
     into: list[tuple[float, int, dict[str, float]]],
 ) -> None:
     """Every few seconds: when, how many events settled, each process's CPU so far."""
@@ -321,13 +345,16 @@ def phases_of(
     return fifths
 
 
-async def _drained(settings: Settings, stages: list[str]) -> None:
+async def _drained(settings: Settings, stages: list[str], watched: Sequence[ChildProcess]) -> None:
+    """Until every one of ``stages``' queues is empty; ``StageDied`` if a process exits first
+    (the queue of a dead stage would never drain)."""
     names = Names(settings.name_prefix)
     async with admin.connect(settings, name="bench drain check") as connection:
         while True:
             loads = [await admin.queue_load(connection, names.work_queue(s)) for s in stages]
             if all(ready == 0 for ready, _ in loads):
                 return
+            check_alive(watched)
             await asyncio.sleep(SETTLED_POLL_S)
 
 
@@ -355,9 +382,9 @@ async def pipeline(
             for name in others
         }
         for each, each_port in workers:
-            await _wait_until_ready(each_port, each)
+            await _wait_until_ready(each_port, each, list(stages.values()))
         for name, process in stages.items():
-            await _wait_until_ready(ports[name], process)
+            await _wait_until_ready(ports[name], process, [each for each, _ in workers])
         meter = CpuMeter(
             {"load generator": os.getpid(), **services}
             | {f"index#{n}": each.pid for n, (each, _) in enumerate(workers, 1)}
@@ -372,13 +399,13 @@ async def pipeline(
             raise RuntimeError(f"{len(report.failures)} events were not published")
         tracing = asyncio.create_task(_trace(meter.pids, workers, trace))
         try:
-            await _wait_for_all_settled(workers, total)
+            await _wait_for_all_settled(workers, total, list(stages.values()))
         finally:
             tracing.cancel()
         cpu_now = {n: s for n, pid in meter.pids.items() if (s := cpu_seconds(pid)) is not None}
         trace.append((time.perf_counter(), total, cpu_now))  # the last fifth ends here
         seconds = time.perf_counter() - started
-        await _drained(settings, others)
+        await _drained(settings, others, [*(each for each, _ in workers), *stages.values()])
         drained = time.perf_counter() - started
         meter.stop()
         rss = max(peak_rss_mb(each.pid) for each, _ in workers)

@@ -30,6 +30,7 @@ from typing import Any
 import aio_pika
 import orjson
 
+from consumers.bench.children import ChildProcess, check_alive
 from consumers.bench.indexer import authstream_process, percentile, throwaway_setups
 from consumers.bench.segment_workload import (
     CHANGES,
@@ -118,13 +119,16 @@ async def msearch_baseline(
     return median(timings)
 
 
-async def _drained(settings: Settings, stages: list[str], deadline: float) -> None:
+async def _drained(
+    settings: Settings, stages: list[str], deadline: float, watched: list[ChildProcess]
+) -> None:
     names = Names(settings.name_prefix)
     async with admin.connect(settings, name="authstream bench") as connection:
         while True:
             loads = [await admin.queue_load(connection, names.work_queue(s)) for s in stages]
             if not any(messages for messages, _ in loads):
                 return
+            check_alive(watched)  # a dead stage's queue never drains: say so, with its last lines
             if time.monotonic() > deadline:
                 raise RuntimeError("the stages did not catch up with the preload")
             await asyncio.sleep(0.5)
@@ -146,11 +150,11 @@ async def entry_latency(
     entries = [0]  # every segment.entered heard (a change can enter several segments)
     distinct: set[str] = set()
     with (
-        authstream_process(settings, ["run", "--stage", "index"], **env),
-        authstream_process(settings, ["run", "--stage", "segments"], **env),
+        authstream_process(settings, ["run", "--stage", "index"], **env) as index,
+        authstream_process(settings, ["run", "--stage", "segments"], **env) as segments,
     ):
         await publish_stream(io.BytesIO(signups), settings, total_bytes=len(signups))
-        await _drained(settings, ["index", "segments"], time.monotonic() + 600)
+        await _drained(settings, ["index", "segments"], time.monotonic() + 600, [index, segments])
         connection = await aio_pika.connect(settings.amqp_urls()[0])
         lost: list[object] = []
         connection.close_callbacks.add(lambda *reason: lost.append(reason))

@@ -141,9 +141,12 @@ async def open_events_channel(settings: Settings, *, name: str) -> AsyncIterator
 
 
 @asynccontextmanager
-async def open_publisher(settings: Settings) -> AsyncIterator[Publisher]:
-    """A publisher on the events exchange; leaving the block waits for every confirm."""
-    async with open_events_channel(settings, name="authstream publish") as channel:
+async def open_publisher(
+    settings: Settings, name: str = "authstream publish"
+) -> AsyncIterator[Publisher]:
+    """A publisher on the events exchange, on a connection called ``name``; leaving the block
+    waits for every confirm."""
+    async with open_events_channel(settings, name=name) as channel:
         publisher = Publisher(
             channel, Names(settings.name_prefix).exchange, settings.publish_window
         )

@@ -131,6 +131,8 @@ class MentionStore:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.es = es
+        # Made once: each es.options() builds a client, ~40 sub-clients in reference cycles.
+        self.missing_ok = es.options(ignore_status=404)
         self.index = names.mentions_index
         self.model: SentimentModel = model or LexiconModel()
         self.clock = clock
@@ -183,7 +185,7 @@ class MentionStore:
             should.append({"terms": {"author_id": ids}})
         if not should:
             return []
-        found = await self.es.options(ignore_status=404).search(
+        found = await self.missing_ok.search(
             index=self.index,
             query={"bool": {"should": should, "minimum_should_match": 1}},
             sort=[{"created_at": "desc"}, {"id": "asc"}],

@@ -47,6 +47,8 @@ def rekeyed(event: Event, user_id: str) -> Event:
 class Visitors:
     def __init__(self, es: AsyncElasticsearch, names: Names) -> None:
         self.es = es
+        # Made once: each es.options() builds a client, ~40 sub-clients in reference cycles.
+        self.conflict_ok = es.options(ignore_status=409)
         self.index = names.visitors_index
         self.claims: dict[str, list[tuple[Stored, Event]]] = {}  # user -> claimed records
 
@@ -73,7 +75,7 @@ class Visitors:
     async def write(self, stored: Stored) -> bool:
         """False when someone wrote the record since it was read."""
         options: dict[str, Any] = stored.versions or {"op_type": "create"}
-        answer = await self.es.options(ignore_status=409).index(
+        answer = await self.conflict_ok.index(
             index=self.index, id=stored.record.anonymous_id, document=stored.record.document(),
             **options,
         )  # fmt: skip
