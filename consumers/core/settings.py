@@ -33,12 +33,26 @@ def redact_url(url: str) -> str:
 _URL_DELIMITERS = {"/": "%2F", "#": "%23", "?": "%3F", "@": "%40"}
 
 
+def _expected_url(schemes: tuple[str, ...]) -> str:
+    return f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}"
+
+
+def check_url_list(text: str, schemes: tuple[str, ...]) -> None:
+    """One URL, or a cluster's comma-separated list: at least one, each as
+    ``check_url_credentials`` wants it."""
+    urls = split_urls(text)
+    if not urls:
+        raise ValueError(_expected_url(schemes))
+    for url in urls:
+        check_url_credentials(url, schemes)
+
+
 def check_url_credentials(url: str, schemes: tuple[str, ...]) -> None:
     """Refuse a URL of another scheme, without a host, with a port out of range, or whose password
     breaks it (saying how to encode it), without showing the password."""
     scheme, separator, rest = url.partition("://")
     if not separator or scheme.lower() not in schemes:
-        raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        raise ValueError(_expected_url(schemes))
     userinfo, at, _ = rest.rpartition("@")
     password = userinfo.partition(":")[2]
     found = sorted(
@@ -402,21 +416,13 @@ class Settings(BaseSettings):
     @field_validator("amqp_url")
     @classmethod
     def _parseable_amqp_url(cls, value: SecretStr) -> SecretStr:
-        urls = split_urls(value.get_secret_value())
-        if not urls:
-            raise ValueError("expected a URL starting with amqp:// or amqps://")
-        for url in urls:
-            check_url_credentials(url, ("amqp", "amqps"))
+        check_url_list(value.get_secret_value(), ("amqp", "amqps"))
         return value
 
     @field_validator("elasticsearch_url")
     @classmethod
     def _parseable_elasticsearch_url(cls, value: str) -> str:
-        urls = split_urls(value)
-        if not urls:
-            raise ValueError("expected a URL starting with http:// or https://")
-        for url in urls:
-            check_url_credentials(url, ("http", "https"))
+        check_url_list(value, ("http", "https"))
         return value
 
     @field_validator("elasticsearch_ca_certs")
