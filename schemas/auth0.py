@@ -30,7 +30,7 @@ class Auth0Identity(BaseModel):
     @model_validator(mode="after")
     def _drop_idp_tokens(self) -> "Auth0Identity":
         extra = self.__pydantic_extra__
-        if extra and not IDP_SECRET_KEYS.isdisjoint(extra):
+        if extra:
             for key in IDP_SECRET_KEYS & extra.keys():
                 del extra[key]
         return self
@@ -76,5 +76,5 @@ class Auth0User(BaseModel):
 
     @field_validator("identities", mode="before")
     @classmethod
-    def _null_identities_are_none(cls, value: Any) -> Any:
+    def _null_identities_are_empty(cls, value: Any) -> Any:
         return [] if value is None else value
