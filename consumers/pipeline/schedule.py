@@ -2,21 +2,24 @@
 time-dependent segments, Log Stream reconciliation.
 
 A stage lists them in ``periodic`` (``Periodic(name, every, run)``); ``run`` gets the time and
-returns the messages to publish (``Emit``), which the scheduler publishes with confirms. With
-several processes running the same stage, a lease in Elasticsearch lets one of them run a job
-per interval, and the time of the last run is kept there too, so a restart does not run it early.
+returns the messages to publish (``Emit``), which the scheduler publishes with confirms; a job
+that may have many publishes them itself a page at a time (``PagePublisher``) and returns none.
+With several processes running the same stage, a lease in Elasticsearch lets one of them run a
+job per interval, and the time of the last run is kept there too, so a restart does not run it
+early.
 """
 
 import asyncio
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from consumers.broker.link import open_confirm_channel
+from consumers.broker.link import ConfirmChannel, open_confirm_channel
 from consumers.broker.publisher import emitted_properties
 from consumers.core.errors import AuthstreamError, ConfigurationError
 from consumers.core.names import Names
@@ -42,18 +45,47 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def publish_emits(settings: Settings, emits: Sequence[Emit], name: str) -> None:
-    """Publish with confirms; raises if any message was not confirmed."""
-    if not emits:
-        return
-    names = Names(settings.name_prefix)
-    async with open_confirm_channel(settings, name=name, exchange=names.exchange) as channel:
+class PagePublisher:
+    """Publishes a job's messages a page at a time on one confirm channel, opened at the first
+    page that holds any (a job with nothing to say needs no broker). ``publish`` returns once
+    the broker has confirmed the whole page, so a job that reads its next page only then holds
+    one page at a time, and after a failure every earlier page is known to be published."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.settings = settings
+        self.name = name
+        self.exchange = Names(settings.name_prefix).exchange
+        self.published = 0
+        self._stack = AsyncExitStack()
+        self._channel: ConfirmChannel | None = None
+
+    async def __aenter__(self) -> "PagePublisher":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._stack.aclose()
+
+    async def publish(self, emits: Sequence[Emit]) -> None:
+        """Raises if any message was not confirmed."""
+        if not emits:
+            return
+        if self._channel is None:
+            opening = open_confirm_channel(self.settings, name=self.name, exchange=self.exchange)
+            self._channel = await self._stack.enter_async_context(opening)
+        channel = self._channel
         await asyncio.gather(
             *(
                 channel.publish(e.exchange, e.routing_key, e.body, emitted_properties(e))
                 for e in emits
             )
         )
+        self.published += len(emits)
+
+
+async def publish_emits(settings: Settings, emits: Sequence[Emit], name: str) -> None:
+    """Publish with confirms; raises if any message was not confirmed."""
+    async with PagePublisher(settings, name) as publisher:
+        await publisher.publish(emits)
 
 
 async def run_periodic(

@@ -9,7 +9,8 @@ qualify for nothing and are announced nothing.
 
 Time alone changes some memberships (a birthday, "registered 7 days ago"), and a new or edited
 definition changes who qualifies: a periodic sweep asks Elasticsearch, per segment, for profiles
-whose recorded membership differs from the query, and evaluates those the same way.
+whose recorded membership differs from the query, and evaluates those the same way, a page at a
+time, each page published before the next is read.
 """
 
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -25,7 +26,7 @@ from prometheus_client import Counter
 from consumers.core.names import Names
 from consumers.core.settings import Settings
 from consumers.pipeline.outcome import DONE, Emit, Handled, Outcome, park
-from consumers.pipeline.schedule import Periodic
+from consumers.pipeline.schedule import PagePublisher, Periodic
 from consumers.profile.model import DerivedEvent, Profile
 from consumers.segments.definitions import Segment, load_segments
 from consumers.segments.membership import (
@@ -41,8 +42,8 @@ from schemas import Event
 log = structlog.get_logger("authstream.segments")
 
 CHANGED = "profile.changed"
-SWEEP_PAGE = 1_000
-SWEEP_LIMIT = 50_000  # profiles evaluated per sweep; the rest wait for the next one
+SWEEP_PAGE = 1_000  # candidates read, evaluated and announced at a time: what a sweep holds
+SWEEP_LIMIT = 50_000  # candidates evaluated per sweep; the rest wait for the next one
 
 TRANSITIONS = Counter(
     "authstream_segment_transitions_total",
@@ -94,6 +95,7 @@ class SegmentsStage:
         settings: Settings,
         segments: dict[str, Segment],
         clock: Callable[[], datetime] = utcnow,
+        page_size: int = SWEEP_PAGE,
     ) -> None:
         self.es = es
         self.settings = settings
@@ -101,6 +103,7 @@ class SegmentsStage:
         self.segments = segments
         self.evaluator = Evaluator(segments.values())
         self.clock = clock
+        self.page_size = page_size
         every = timedelta(minutes=settings.segments_sweep_minutes)
         self.periodic = (Periodic("segments-sweep", every, self.sweep),)
         start_metrics(segments)
@@ -118,10 +121,13 @@ class SegmentsStage:
             profiles = await self._profiles(list(users))
         return Handled(outcomes, self.announce(profiles, self.clock()))
 
-    def announce(self, profiles: Iterable[Profile], now: datetime) -> list[Emit]:
-        """The entries and exits these profiles are due, as messages to publish."""
+    def announce(
+        self, profiles: Iterable[Profile], now: datetime, only: Iterable[str] | None = None
+    ) -> list[Emit]:
+        """The entries and exits these profiles are due (in every segment, or ``only`` these),
+        as messages to publish."""
         emits = []
-        names = self.evaluator.names
+        names = self.evaluator.names if only is None else list(only)
         for profile in profiles:
             qualifying = self.evaluator.qualifying(profile, now)
             for transition in transitions(profile, qualifying, names):
@@ -137,9 +143,25 @@ class SegmentsStage:
         return [Profile.model_validate(d["_source"]) for d in found["docs"] if d.get("found")]
 
     async def sweep(self, now: datetime) -> list[Emit]:
-        """Profiles whose recorded membership differs from what Elasticsearch says now, evaluated
-        in process like any change (the query only finds candidates)."""
-        candidates: dict[str, None] = {}
+        """Publish what time and definitions have made due, each page of announcements confirmed
+        before the next page of candidates is read: the sweep holds one page however many
+        profiles are due. If the broker or Elasticsearch fails, the pages before are published
+        and the scheduler runs the sweep again: the profiles not announced yet are still
+        candidates, and those announced but not folded yet are announced again under the same
+        event ids. Nothing is left for the scheduler to publish."""
+        async with PagePublisher(self.settings, "authstream segments-sweep") as publisher:
+            async for page in self.due(now):
+                await publisher.publish(page)
+        log.info("segments swept", announced=publisher.published)
+        return []
+
+    async def due(self, now: datetime) -> AsyncIterator[list[Emit]]:
+        """The announcements due at ``now``, a page of candidates at a time. Per segment, the
+        query finds profiles whose recorded membership differs from it; each page is read fresh
+        (``mget``) and evaluated in process like any change, and only this segment's entry or
+        exit is taken from it, so a profile due in two segments, found by both queries, is
+        announced once for each within a sweep."""
+        left = SWEEP_LIMIT
         for name, segment in self.segments.items():
             query = segment.render(now=now)
             recorded = {"term": {"segments.name": name}}
@@ -147,32 +169,30 @@ class SegmentsStage:
                 {"bool": {"filter": [query], "must_not": [recorded]}},  # due to enter
                 {"bool": {"filter": [recorded], "must_not": [query]}},  # due to leave
             ):
-                async for user_id in self._ids(differs, SWEEP_LIMIT - len(candidates)):
-                    candidates[user_id] = None
-        ids = list(candidates)
-        emits: list[Emit] = []
-        for start in range(0, len(ids), SWEEP_PAGE):
-            profiles = await self._profiles(ids[start : start + SWEEP_PAGE])
-            emits += self.announce(profiles, now)
-        log.info("segments swept", candidates=len(ids), announced=len(emits))
-        return emits
+                async for user_ids in self._candidates(differs, left):
+                    left -= len(user_ids)
+                    page = self.announce(await self._profiles(user_ids), now, (name,))
+                    if page:
+                        yield page
 
-    async def _ids(self, query: dict[str, Any], limit: int) -> AsyncIterator[str]:
+    async def _candidates(self, query: dict[str, Any], limit: int) -> AsyncIterator[list[str]]:
+        """Matching user ids in pages, in ``user_id`` order (unique): ``search_after`` resumes
+        after the last one, so profiles that stop matching as their announcements are folded
+        do not shift the pages still to come."""
         after: list[Any] | None = None
-        taken = 0
-        while taken < limit:
-            page = await self.es.search(
+        while limit > 0:
+            found = await self.es.search(
                 index=self.names.users_alias,
                 query=query,
-                size=min(SWEEP_PAGE, limit - taken),
+                size=min(self.page_size, limit),
                 sort=[{"user_id": "asc"}],
                 search_after=after,
                 source=False,
             )
-            hits = page["hits"]["hits"]
-            for hit in hits:
-                yield hit["_id"]
-            taken += len(hits)
-            if len(hits) < SWEEP_PAGE:
+            hits = found["hits"]["hits"]
+            if hits:
+                yield [hit["_id"] for hit in hits]
+            if len(hits) < self.page_size:
                 return
+            limit -= len(hits)
             after = hits[-1]["sort"]

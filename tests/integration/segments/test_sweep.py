@@ -25,11 +25,13 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def sweep(settings: Settings, at: datetime) -> list[Emit]:
+    """What a sweep at ``at`` announces, every page of it, unpublished."""
+
     async def swept() -> list[Emit]:
         async with elastic.connect(settings) as es:
             stage = SegmentsStage(es, settings, load_segments())
             assert stage.periodic[0].every == timedelta(minutes=15)
-            return await stage.sweep(at)
+            return [emit async for page in stage.due(at) for emit in page]
 
     return asyncio.run(swept())
 
