@@ -31,24 +31,46 @@ from schemas import Event
 _LENGTH = struct.Struct("<I")
 
 
-def iter_workload(total: int, seed: int = 11) -> Iterator[dict[str, Any]]:
-    """``total`` envelopes: one in five a signup, the rest logins of users who signed up before."""
+class Users:
+    """The users a workload has signed up, with their connections, to draw logins from. Given a
+    ``limit``, a signup beyond it takes the place of the oldest (who never logs in again: churn),
+    so a generator that runs for hours holds the same number of users as after its first minutes.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.held: list[tuple[dict[str, Any], str]] = []
+        self.created = 0
+
+    def add(self, user: dict[str, Any], connection: str) -> None:
+        if self.limit is None or len(self.held) < self.limit:
+            self.held.append((user, connection))
+        else:  # slots fill in signup order, so this one holds the oldest
+            self.held[self.created % self.limit] = (user, connection)
+        self.created += 1
+
+
+def iter_workload(
+    total: int, seed: int = 11, users: Users | None = None
+) -> Iterator[dict[str, Any]]:
+    """``total`` envelopes: one in five a signup, the rest logins of users who signed up before
+    (all of them, or those ``users`` still holds)."""
     rng = random.Random(seed)
     run = uuid.uuid4().hex[:8]  # fresh event ids every run
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
-    users: list[tuple[dict[str, Any], str]] = []
+    known = users if users is not None else Users()
     for i in range(total):
         at = start + timedelta(seconds=i)
-        if i % 5 == 0 or not users:
-            user, connection = synthetic_user(rng, len(users), at)
+        if i % 5 == 0 or not known.held:
+            user, connection = synthetic_user(rng, known.created, at)
             user |= {"logins_count": 1, "created_at": at.isoformat()}
-            users.append((user, connection))
+            known.add(user, connection)
             kind = "auth.signup"
         else:
-            slot = rng.randrange(len(users))
-            user, connection = users[slot]
+            slot = rng.randrange(len(known.held))
+            user, connection = known.held[slot]
             user = user | {"logins_count": user["logins_count"] + 1, "last_login": at.isoformat()}
-            users[slot] = (user, connection)
+            known.held[slot] = (user, connection)
             kind = "auth.login"
         yield synthetic_event(f"{run}/{i}", kind, at, user, connection)
 
