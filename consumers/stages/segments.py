@@ -13,7 +13,8 @@ whose recorded membership differs from the query, and evaluates those the same w
 time, each page published before the next is read.
 """
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -149,13 +150,16 @@ class SegmentsStage:
         and the scheduler runs the sweep again: the profiles not announced yet are still
         candidates, and those announced but not folded yet are announced again under the same
         event ids. Nothing is left for the scheduler to publish."""
-        async with PagePublisher(self.settings, "authstream segments-sweep") as publisher:
-            async for page in self.due(now):
+        async with (
+            PagePublisher(self.settings, "authstream segments-sweep") as publisher,
+            aclosing(self.due(now)) as pages,
+        ):
+            async for page in pages:
                 await publisher.publish(page)
         log.info("segments swept", announced=publisher.published)
         return []
 
-    async def due(self, now: datetime) -> AsyncIterator[list[Emit]]:
+    async def due(self, now: datetime) -> AsyncGenerator[list[Emit], None]:
         """The announcements due at ``now``, a page of candidates at a time. Per segment, the
         query finds profiles whose recorded membership differs from it; each page is read fresh
         (``mget``) and evaluated in process like any change, and only this segment's entry or

@@ -3,7 +3,7 @@ publishes it with confirms before reading the next, and a broker lost midway cos
 the next sweep does not announce (under the same event ids)."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -60,7 +60,7 @@ class Watched(SegmentsStage):
     proxy: Proxy | None = None  # taken down as the third page is read
     queue = ""
 
-    async def due(self, now: datetime) -> AsyncIterator[list[Emit]]:
+    async def due(self, now: datetime) -> AsyncGenerator[list[Emit], None]:
         async for page in super().due(now):
             self.pages.append((len(page), broker.message_count(self.settings, self.queue)))
             if self.proxy is not None and len(self.pages) == 3:
