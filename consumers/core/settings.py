@@ -193,6 +193,12 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(
         default=1_048_576, ge=1_024, description="Largest accepted event body (bytes)."
     )
+    profile_cache: int = Field(
+        default=5_000,
+        ge=0,
+        description="Profiles the index stage keeps from its own last writes, so their users' "
+        "next events need not read them back (about 16 KB each; 0 reads every profile).",
+    )
 
     # Auth0 Log Stream ingest
     ingest_token: SecretStr | None = Field(

@@ -29,6 +29,7 @@ THIRD_PARTY_OUTCOMES = (
 # Backfills carry when things happened long ago: their age says nothing about how far behind
 # the stream is, so they stay out of the lag histogram.
 BACKFILL_SOURCES = frozenset({"auth0-sync"})
+PROFILE_SOURCES = ("kept", "elasticsearch")
 INGEST_ANSWERS = ("200", "400", "401", "413", "503")
 
 MESSAGES = Counter(
@@ -83,6 +84,12 @@ BULK_ITEM_FAILURES = Counter(
     "Bulk items Elasticsearch did not take, by reason (conflict: folded again; overloaded, "
     "unavailable: retried; rejected: parked).",
     ["stage", "reason"],
+)
+PROFILE_READS = Counter(
+    "authstream_profile_reads_total",
+    "Profiles a batch started from, by where they came from (kept: written by this process "
+    "before; elasticsearch: read back).",
+    ["stage", "source"],
 )
 THIRD_PARTY_CALLS = Counter(
     "authstream_third_party_calls_total",
@@ -158,6 +165,8 @@ def start_bulk(stage: str) -> None:
     for reason in BULK_FAILURE_REASONS:
         BULK_ITEM_FAILURES.labels(stage, reason)
     DROPPED.labels(stage, "erased")
+    for source in PROFILE_SOURCES:
+        PROFILE_READS.labels(stage, source)
 
 
 def start_provider(provider: str) -> None:

@@ -186,7 +186,12 @@ def enrichment_block(event: Event) -> Block:
 
 
 def _canonical(block: Block) -> bytes:
-    return orjson.dumps(block.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    # As written and read back: a key whose value JSON writes as null (none, a NaN) is not
+    # written at all (``exclude_none``), so it must not decide a tie either.
+    dumped = block.model_dump(mode="json")
+    return orjson.dumps(
+        {k: v for k, v in dumped.items() if v is not None}, option=orjson.OPT_SORT_KEYS
+    )
 
 
 def _newer(current: Block | None, incoming: Block) -> Block:

@@ -82,23 +82,26 @@ def changed_between(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 # written null, an extra set to None is dropped) or facts read from it (a NaN). The other fields
 # hold JSON values (the Auth0 snapshot is merged from a JSON dump of the event) or typed values in
 # UTC, whose Python equality is that of their JSON.
-_IN_JSON = frozenset({"enrichment", "sentiment", "location", "employment"})
+IN_JSON = frozenset({"enrichment", "sentiment", "location", "employment"})
 # A block's time keeps the offset its finding gave: the same instant written another way is equal
 # in Python and not in JSON, so blocks are compared in JSON whenever there are any.
 _ALWAYS_IN_JSON = ("enrichment", "sentiment")
 _FIELDS = tuple(k for k in Profile.model_fields if k not in NOT_A_CHANGE)
 
 
-def changed_since(stored: dict[str, Any], before: Profile, after: Profile) -> list[str]:
-    """``changed_between(stored, after.document())`` without dumping ``after``, where ``stored``
-    is ``before.document()`` as read back (dumping the new profile to a dict for the comparison,
-    then serialising it for the write, was a tenth of the index stage's CPU): the fields are
-    compared as Python values, and those that may hold what JSON writes otherwise in JSON."""
+def changed_since(before: Profile, after: Profile, stored: dict[str, Any] | None) -> list[str]:
+    """``changed_between(before.document(), after.document())`` without dumping either (dumping
+    the new profile to a dict for the comparison, then serialising it for the write, was a tenth
+    of the index stage's CPU): the fields are compared as Python values, and those that may hold
+    what JSON writes otherwise in JSON. ``stored`` is ``before``'s document as read, if it was
+    read (None: only the fields compared in JSON are dumped)."""
     old, new = before.__dict__, after.__dict__
     changed = [k for k in _FIELDS if old[k] != new[k]]
-    confirm = {k for k in changed if k in _IN_JSON} | {k for k in _ALWAYS_IN_JSON if new[k]}
+    confirm = {k for k in changed if k in IN_JSON} | {k for k in _ALWAYS_IN_JSON if new[k]}
     if not confirm:
         return sorted(changed)
+    if stored is None:
+        stored = before.model_dump(mode="json", include=confirm, exclude_none=True)
     dumped = after.model_dump(mode="json", include=confirm, exclude_none=True)
     return sorted(
         {k for k in changed if k not in confirm}
@@ -135,11 +138,14 @@ def profile_changed(change: Change, settings: Settings) -> list[DerivedEvent]:
 
 def record(after: Profile, derived: list[DerivedEvent]) -> None:
     """Keep what this write derives in the profile, so a redelivery can republish it."""
-    if derived:
-        after.outbox = (after.outbox + derived)[-OUTBOX_KEPT:]
-    for event in derived:
-        if event.request_key and event.request_value:
-            after.requested[event.request_key] = event.request_value
+    if not derived:
+        return
+    after.outbox = (after.outbox + derived)[-OUTBOX_KEPT:]
+    # A new dict, not the old one changed in place: the fold's copy shares it with the profile
+    # before this write, which may be kept (``stages.written_profiles``) and must not change.
+    after.requested = after.requested | {
+        e.request_key: e.request_value for e in derived if e.request_key and e.request_value
+    }
 
 
 def to_publish(profile: Profile, causes: list[Event], exchange: str) -> list[Emit]:

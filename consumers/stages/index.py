@@ -43,6 +43,7 @@ from consumers.profile.visitors import note_merged
 from consumers.stages.derived import Change, Rule, changed_since, record, set_fields, to_publish
 from consumers.stages.erase import erase_everywhere
 from consumers.stages.visitors import Visitors
+from consumers.stages.written_profiles import WrittenProfiles
 from consumers.store.elastic import elasticsearch_errors, is_retryable_status
 from schemas import Event
 
@@ -128,6 +129,7 @@ class IndexStage:
         self.erasure_queues = tuple(erasure_queues)
         self.clock = clock
         self.visitors = Visitors(es, self.names)
+        self.written = WrittenProfiles(settings.profile_cache, self.name)
         metrics.start_bulk(self.name)
 
     async def handle(self, events: list[Event]) -> Handled:
@@ -209,8 +211,18 @@ class IndexStage:
             await self._write(identified, dict(users), outcomes)
 
     async def _current(self, user_ids: list[str]) -> dict[str, tuple[Profile | None, int, int]]:
-        found = await self.es.mget(index=self.names.users_alias, ids=user_ids)
+        """Each user's profile with what its write is conditional on: kept from this process's
+        last write of it (``stages.written_profiles``), else read."""
         current: dict[str, tuple[Profile | None, int, int]] = {}
+        index = await self._users_index() if self.written.holds_any(user_ids) else None
+        kept, user_ids = self.written.recall(user_ids, index)
+        for user_id, recalled in kept.items():
+            if recalled.stored is not None:
+                self._stored[user_id] = recalled.stored
+            current[user_id] = (recalled.profile, recalled.seq_no, recalled.primary_term)
+        if not user_ids:
+            return current
+        found = await self.es.mget(index=self.names.users_alias, ids=user_ids)
         for doc in found["docs"]:
             if doc.get("found"):
                 self._stored[doc["_id"]] = doc["_source"]
@@ -224,6 +236,11 @@ class IndexStage:
             else:
                 current[doc["_id"]] = (None, 0, 0)
         return current
+
+    async def _users_index(self) -> str | None:
+        """The index the users alias points at now (profiles kept were written to one)."""
+        found = await self.es.indices.get_alias(name=self.names.users_alias)
+        return next(iter(found), None) if len(found) == 1 else None
 
     def _after_erasure(
         self, profile: Profile, batch: list[Event], now: datetime
@@ -252,6 +269,8 @@ class IndexStage:
         operations: list[Any] = []
         owners: list[tuple[str, str, list[int]]] = []  # (kind, user_id, positions) per bulk item
         written: dict[str, tuple[Profile | None, list[Event]]] = {}
+        # user -> (profile before, profile written, its JSON): kept once the write succeeds
+        profiles: dict[str, tuple[Profile | None, Profile, bytes]] = {}
         erasing: dict[str, Event] = {}
         # History-only events, and those of visitors nobody has claimed yet (they are held by
         # ``_hold_visitors``), are stored like the others but folded into no profile.
@@ -316,6 +335,7 @@ class IndexStage:
                     )
                 operations.append(document)
                 owners.append(("profile", user_id, positions))
+                profiles[user_id] = (profile, new_profile, document)
         if not operations:
             self._collect_emits(written, set())
             return {}
@@ -323,7 +343,8 @@ class IndexStage:
         sent = time.perf_counter()
         response = await self.es.bulk(
             operations=operations,
-            filter_path="items.*.status,items.*._index,items.*._id,items.*.error",
+            filter_path="items.*.status,items.*._index,items.*._id,items.*.error,"
+            "items.*._seq_no,items.*._primary_term",
         )
         metrics.BULK_SECONDS.labels(self.name).observe(time.perf_counter() - sent)
         conflicted: dict[str, list[int]] = {}
@@ -334,9 +355,19 @@ class IndexStage:
             if status < 300:
                 if kind == "event":
                     self._created[user_id].append((item["_index"], item["_id"]))
-                elif kind == "profile" and user_id in erasing:
-                    self._erasures.append((current[user_id][0], erasing[user_id]))
+                elif kind == "profile":
+                    self.written.keep(
+                        user_id,
+                        profiles[user_id],
+                        item["_index"],
+                        item["_seq_no"],
+                        item["_primary_term"],
+                    )
+                    if user_id in erasing:
+                        self._erasures.append((current[user_id][0], erasing[user_id]))
                 continue
+            if kind == "profile":
+                self.written.drop(user_id)  # not written: what is stored is not known here
             if kind == "cleanup":
                 continue  # not there (404): nothing to clean
             if kind == "event" and status == 409:
@@ -374,10 +405,7 @@ class IndexStage:
         if before is None:
             changed = set_fields(after)
         else:
-            stored = self._stored.get(after.user_id)
-            changed = changed_since(
-                stored if stored is not None else before.document(), before, after
-            )
+            changed = changed_since(before, after, self._stored.get(after.user_id))
         change = Change(before, after, cause, changed, now)
         derived = [event for rule in self.rules for event in rule(change, self.settings)]
         record(after, derived)
@@ -393,6 +421,7 @@ class IndexStage:
 
     async def _erase(self, before: Profile | None, erase: Event) -> None:
         """Everything else of an erased user: events, cached enrichment, queued copies, audit."""
+        self.written.drop(erase.user.user_id)  # erasing writes the tombstone again
         emails = [e for e in (before.email if before else None, erase.user.email) if e]
         erased = await erase_everywhere(
             self.es,

@@ -25,8 +25,19 @@ class OrjsonNdjsonSerializer(NdjsonSerializer):
     def json_dumps(self, data: Any) -> bytes:
         return orjson.dumps(data, default=self.default)
 
-    def json_loads(self, data: bytes) -> Any:
-        return orjson.loads(data)
+    def dumps(self, data: Any) -> bytes:
+        """The bulk body in one join (the index stage hands its profiles over as JSON already):
+        the client's line-by-line loop was a twentieth of the stage's CPU."""
+        if isinstance(data, bytes | str):
+            return super().dumps(data)
+        return b"".join(map(self._line, data))
+
+    def _line(self, line: Any) -> bytes:
+        if isinstance(line, str):
+            line = line.encode("utf-8", "surrogatepass")
+        if isinstance(line, bytes):
+            return line if line.endswith(b"\n") else line + b"\n"
+        return orjson.dumps(line, default=self.default, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _serializers() -> dict[str, Any]:

@@ -43,7 +43,7 @@ def test_the_changed_fields_are_those_of_the_documents(
 ) -> None:
     stored, before = read_back(fold(None, earlier, TAXONOMY, NOW)[0])
     after, _ = fold(before, later, TAXONOMY, NOW + timedelta(days=1))
-    assert changed_since(stored, before, after) == changed_between(stored, after.document())
+    assert changed_since(before, after, stored) == changed_between(stored, after.document())
 
 
 @fuzz(0.5)
@@ -85,7 +85,7 @@ def test_what_json_writes_as_null_is_no_change() -> None:
     )
     after = before.model_copy(update={"enrichment": {"fc": finding(note=None, score=math.nan)}})
     assert before.enrichment != after.enrichment
-    assert changed_since(stored, before, after) == [] == changed_between(stored, after.document())
+    assert changed_since(before, after, stored) == [] == changed_between(stored, after.document())
 
 
 def test_a_nan_an_event_carries_is_no_change_either() -> None:
@@ -96,7 +96,7 @@ def test_a_nan_an_event_carries_is_no_change_either() -> None:
         raw["occurred_at"] = (AT + timedelta(minutes=minutes)).isoformat()
     stored, before = read_back(fold(None, [decode(first)], TAXONOMY, NOW)[0])
     after, _ = fold(before, [decode(again)], TAXONOMY, NOW)
-    assert changed_since(stored, before, after) == changed_between(stored, after.document())
+    assert changed_since(before, after, stored) == changed_between(stored, after.document())
 
 
 def test_the_same_instant_written_another_way_is_a_change_as_before() -> None:
@@ -108,4 +108,4 @@ def test_the_same_instant_written_another_way_is_a_change_as_before() -> None:
     after = before.model_copy(update={"enrichment": {"fc": later}})
     assert before.enrichment == after.enrichment
     expected = changed_between(stored, after.document())
-    assert changed_since(stored, before, after) == expected == ["enrichment"]
+    assert changed_since(before, after, stored) == expected == ["enrichment"]
