@@ -194,7 +194,7 @@ class Settings(BaseSettings):
         default=1_048_576, ge=1_024, description="Largest accepted event body (bytes)."
     )
     profile_cache: int = Field(
-        default=5_000,
+        default=1_000,
         ge=0,
         description="Profiles the index stage keeps from its own last writes, so their users' "
         "next events need not read them back (about 16 KB each; 0 reads every profile).",
@@ -387,7 +387,7 @@ class Settings(BaseSettings):
         default=200.0, gt=0, description="Events per second each write key may send (per process)."
     )
     collect_burst: int = Field(
-        default=2_000,
+        default=1_000,
         ge=1,
         description="Events a write key may send at once before its rate applies (429 beyond).",
     )

@@ -11,7 +11,8 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from consumers.profile.facts.consent import ConsentState
 
@@ -62,16 +63,35 @@ class BehaviorCount(BaseModel):
 
 class DerivedEvent(BaseModel):
     """An event the index stage publishes after this profile's write (``profile.changed``, a work
-    request for a stage). Kept in the profile until later writes push it out."""
+    request for a stage). Kept in the profile until later writes push it out, as the JSON it is
+    published as (``message``): kept as an object, every entry was read, validated and written
+    again with each write of the profile, and was a third of a kept profile's memory."""
 
     event_id: str
+    type: str
     routing_key: str
     caused_by: str  # fingerprint of the source event it was derived from
-    body: dict[str, Any]
+    message: str  # the ``authstream.event/1`` envelope, as published
     # Work requests: what was asked ("enrich:fullcontact" → "<email hash>|<when>"), so the next
     # login does not ask again while the first request waits in its queue.
     request_key: str | None = None
     request_value: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _envelope_as_message(cls, data: Any) -> Any:
+        """Profiles written before 2026-11-30 kept each envelope as an object (``body``)."""
+        if isinstance(data, dict) and isinstance(body := data.get("body"), dict):
+            data = {k: v for k, v in data.items() if k != "body"}
+            data.setdefault("message", orjson.dumps(body).decode())
+            data.setdefault("type", body.get("type", data.get("routing_key")))
+        return data
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The envelope (parsed on each use: only tests and redeliveries look inside)."""
+        parsed: dict[str, Any] = orjson.loads(self.message)
+        return parsed
 
 
 class SegmentMembership(BaseModel):
@@ -143,8 +163,3 @@ class Profile(BaseModel):
         """``document()`` as the JSON the index stage writes, without the dict in between
         (half the cost: the stage dumped a dict, then serialised it)."""
         return self.__pydantic_serializer__.to_json(self, exclude_none=True)
-
-
-def outbox_entry(derived: DerivedEvent) -> dict[str, Any]:
-    """One outbox entry as ``Profile.document`` writes it."""
-    return derived.model_dump(mode="json", exclude_none=True)

@@ -59,9 +59,10 @@ def derived_event(
     }
     return DerivedEvent(
         event_id=event_id,
+        type=kind,
         routing_key=routing_key or kind,
         caused_by=event_fingerprint(cause.event_id),
-        body=body,
+        message=orjson.dumps(body).decode(),
         request_key=request[0] if request else None,
         request_value=request[1] if request else None,
     )
@@ -155,9 +156,9 @@ def to_publish(profile: Profile, causes: list[Event], exchange: str) -> list[Emi
         Emit(
             exchange=exchange,
             routing_key=d.routing_key,
-            body=orjson.dumps(d.body),
+            body=d.message.encode(),
             message_id=d.event_id,
-            type=str(d.body.get("type", d.routing_key)),
+            type=d.type,
         )
         for d in profile.outbox
         if d.caused_by in fingerprints
