@@ -66,6 +66,17 @@ def envelope(**overrides: Any) -> dict[str, Any]:
     return event
 
 
+def database_user(n: int, **extra: object) -> dict[str, object]:
+    """The ``user`` of an envelope: Auth0 database user number ``n``, ``auth0|user<n>``."""
+    return {
+        "user_id": f"auth0|user{n}",
+        "email": f"User{n}@Example.com",
+        "name": f"User {n}",
+        "created_at": "2026-01-01T09:00:00Z",
+        **extra,
+    }
+
+
 def dumps(event: dict[str, Any]) -> bytes:
     return orjson.dumps(event)
 

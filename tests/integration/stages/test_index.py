@@ -9,19 +9,10 @@ from consumers.stages.catalog import CATALOG, StageContext
 from consumers.store import elastic
 from schemas import Event
 from tests import broker, search
+from tests.helpers import database_user as user
 from tests.helpers import dumps, envelope, eventually, publish_events
 from tests.metrics import sample
 from tests.workers import running
-
-
-def user(n: int, **extra: object) -> dict[str, object]:
-    return {
-        "user_id": f"auth0|user{n}",
-        "email": f"User{n}@Example.com",
-        "name": f"User {n}",
-        "created_at": "2026-01-01T09:00:00Z",
-        **extra,
-    }
 
 
 def test_events_are_indexed_once_and_duplicates_are_not_counted(

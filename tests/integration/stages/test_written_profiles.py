@@ -20,6 +20,7 @@ from consumers.stages.index import IndexStage
 from consumers.store import elastic
 from schemas import Event
 from tests import search
+from tests.helpers import database_user as user
 from tests.helpers import envelope
 from tests.metrics import sample
 
@@ -27,16 +28,6 @@ NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 # Stands for a NaN in the JSON of a finding (JSON has no NaN; Python's and pydantic's parsers
 # take the token, and a publisher may send it).
 NAN_MARK = 123.456
-
-
-def user(n: int, **extra: object) -> dict[str, object]:
-    return {
-        "user_id": f"auth0|kept{n}",
-        "email": f"kept{n}@example.com",
-        "name": f"Kept {n}",
-        "created_at": "2026-01-01T09:00:00Z",
-        **extra,
-    }
 
 
 def event(kind: str, n: int, at: str, **fields: Any) -> Event:
@@ -159,7 +150,7 @@ async def fold_stream(settings: Settings, batches: list[list[Event]]) -> int:
 def profiles(settings: Settings) -> dict[str, dict[str, Any]]:
     names = Names(settings.name_prefix)
     with search.client(settings) as es:
-        found = es.mget(index=names.users_alias, ids=[f"auth0|kept{n}" for n in (1, 2, 3)])
+        found = es.mget(index=names.users_alias, ids=[f"auth0|user{n}" for n in (1, 2, 3)])
         return {d["_id"]: d["_source"] for d in found["docs"]}
 
 
@@ -179,11 +170,11 @@ def test_a_kept_profile_folds_as_the_profile_read_back_would(
     assert sample("authstream_profile_reads_total", **kept) - before == used
     with_kept, read_back = profiles(settings), profiles(reads_only)
     assert with_kept == read_back
-    first = with_kept["auth0|kept1"]
+    first = with_kept["auth0|user1"]
     assert first["counters"] == {"signups": 1, "logins": 3}
     answer = first["enrichment"]["fullcontact"]
     assert answer["response"]["fullName"] == "Kept Zed" and "zscore" not in answer
-    assert with_kept["auth0|kept2"]["sentiment"]["label"] == "neutral"
+    assert with_kept["auth0|user2"]["sentiment"]["label"] == "neutral"
 
 
 def test_a_profile_another_worker_wrote_is_read_again_not_written_over(settings: Settings) -> None:
@@ -200,7 +191,7 @@ def test_a_profile_another_worker_wrote_is_read_again_not_written_over(settings:
     before = sample("authstream_bulk_item_failures_total", **conflicts)
     asyncio.run(run())
     assert sample("authstream_bulk_item_failures_total", **conflicts) == before + 1
-    stored = search.profile(settings, "auth0|kept1")
+    stored = search.profile(settings, "auth0|user1")
     assert stored is not None and stored["counters"] == {"signups": 1, "logins": 2}
     assert stored["version"] == 3
 
@@ -216,10 +207,10 @@ def test_kept_profiles_are_not_used_once_the_alias_points_elsewhere(settings: Se
         async with elastic.connect(settings) as es:
             stage = build(es, settings)
             await stage.handle([event("auth.signup", 1, "2026-02-01T08:00:00Z")])
-            found = await es.get(index=names.users_alias, id="auth0|kept1")
+            found = await es.get(index=names.users_alias, id="auth0|user1")
             copy = found["_source"] | {"counters": {"signups": 1, "logins": 10}}
             old = next(iter(await es.indices.get_alias(name=names.users_alias)))
-            written = await es.index(index=moved, id="auth0|kept1", document=copy, refresh=True)
+            written = await es.index(index=moved, id="auth0|user1", document=copy, refresh=True)
             # The copy got what the kept profile's write is conditional on: only the alias tells.
             assert (written["_seq_no"], written["_primary_term"]) == (
                 found["_seq_no"],
@@ -235,7 +226,7 @@ def test_kept_profiles_are_not_used_once_the_alias_points_elsewhere(settings: Se
 
     try:
         asyncio.run(run())
-        stored = search.profile(settings, "auth0|kept1")
+        stored = search.profile(settings, "auth0|user1")
         assert stored is not None and stored["counters"] == {"signups": 1, "logins": 11}
     finally:
         with search.client(settings) as es:
