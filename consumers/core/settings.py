@@ -197,7 +197,7 @@ class Settings(BaseSettings):
         default=1_000,
         ge=0,
         description="Profiles the index stage keeps from its own last writes, so their users' "
-        "next events need not read them back (about 16 KB each; 0 reads every profile).",
+        "next events need not read them back (about 14 KB each; 0 reads every profile).",
     )
 
     # Auth0 Log Stream ingest

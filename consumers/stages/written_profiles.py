@@ -18,7 +18,7 @@ it is kept as the JSON written, validated on use exactly as a read is. Entries a
 index the users alias pointed at when they were written, because sequence numbers count per index:
 when the alias moves (a mapping rolled out by reindexing behind it), none is used.
 
-At most ``capacity`` profiles are kept (the least recently written go first): about 16 KB each as
+At most ``capacity`` profiles are kept (the least recently written go first): about 14 KB each as
 objects, 4 KB as JSON, on the benchmark's users.
 """
 
