@@ -89,7 +89,7 @@ class DerivedEvent(BaseModel):
 
     @property
     def body(self) -> dict[str, Any]:
-        """The envelope (parsed on each use: only tests and redeliveries look inside)."""
+        """The envelope, parsed (on each use: the stages publish ``message`` as it is)."""
         parsed: dict[str, Any] = orjson.loads(self.message)
         return parsed
 

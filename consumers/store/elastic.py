@@ -25,9 +25,12 @@ class OrjsonNdjsonSerializer(NdjsonSerializer):
     def json_dumps(self, data: Any) -> bytes:
         return orjson.dumps(data, default=self.default)
 
+    def json_loads(self, data: bytes) -> Any:
+        return orjson.loads(data)
+
     def dumps(self, data: Any) -> bytes:
         """The bulk body in one join (the index stage hands its profiles over as JSON already):
-        the client's line-by-line loop was a twentieth of the stage's CPU."""
+        the client's line-by-line loop was 3-4% of the stage's samples."""
         if isinstance(data, bytes | str):
             return super().dumps(data)
         return b"".join(map(self._line, data))

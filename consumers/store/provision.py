@@ -156,10 +156,11 @@ async def remove_search_layout(es: AsyncElasticsearch, settings: Settings) -> No
     # Nodes without the data stream API have the events in a plain index behind an alias.
     if not await es.indices.exists_alias(name=names.events_stream):
         with _expected_refusal():
-            await es.options(ignore_status=(*NO_DATA_STREAM_API, 404)).indices.delete_data_stream(
-                name=names.events_stream
-            )
-            await es.indices.exists(index=names.events_stream)
+            deleted = await es.options(
+                ignore_status=(*NO_DATA_STREAM_API, 404)
+            ).indices.delete_data_stream(name=names.events_stream)
+            if deleted.meta.status in NO_DATA_STREAM_API:
+                await es.indices.exists(index=names.events_stream)  # marks the node alive again
     await es.options(ignore_status=404).indices.delete(
         index=f"{settings.name_prefix}*", expand_wildcards="all"
     )
